@@ -1,0 +1,170 @@
+"""The errors carekit raises.
+
+Every error is a :class:`CarekitError`; each leaf also subclasses the builtin
+that matches it (``ValueError``, ``KeyError``, ...), so callers may catch either,
+and carries the offending data as attributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "CalendarError",
+    "CarekitError",
+    "ConcurrentUpdate",
+    "InvalidTransition",
+    "InvalidValue",
+    "NaiveDatetimeError",
+    "PolicyError",
+    "TicketNotFound",
+    "UnknownTimezoneError",
+]
+
+
+class CarekitError(Exception):
+    """The root of every error raised by carekit."""
+
+
+class NaiveDatetimeError(CarekitError, ValueError):
+    """A datetime without a time zone was given where an aware one is required.
+
+    Attributes:
+        value: the naive datetime.
+        name: what the value was for (``"at"``, ``"start"``, ...).
+    """
+
+    def __init__(self, value: object, name: str = "datetime") -> None:
+        self.value = value
+        self.name = name
+        super().__init__(
+            f"{name}={value!r} is naive: give a timezone-aware datetime, "
+            "e.g. datetime(..., tzinfo=timezone.utc) or pendulum.datetime(..., tz='Asia/Jakarta')"
+        )
+
+
+class UnknownTimezoneError(CarekitError, ValueError):
+    """A time-zone name is not a known IANA name.
+
+    Attributes:
+        zone: the name given.
+    """
+
+    def __init__(self, zone: object) -> None:
+        self.zone = zone
+        super().__init__(
+            f"{zone!r} is not a known IANA time zone (e.g. 'Asia/Jakarta', 'Europe/Berlin', 'UTC')"
+        )
+
+
+class InvalidTransition(CarekitError, ValueError):
+    """The lifecycle refused a trigger; the ticket is unchanged.
+
+    Attributes:
+        ticket_id: the ticket's id.
+        state: the ticket's status when the trigger was refused.
+        trigger: the refused trigger.
+        allowed: the triggers allowed in that status.
+        reason: why it was refused, in words.
+    """
+
+    def __init__(
+        self,
+        ticket_id: str,
+        state: str,
+        trigger: str,
+        allowed: Sequence[str],
+        reason: str,
+    ) -> None:
+        self.ticket_id = ticket_id
+        self.state = state
+        self.trigger = trigger
+        self.allowed = tuple(allowed)
+        self.reason = reason
+        names = ", ".join(self.allowed) or "none"
+        super().__init__(
+            f"ticket {ticket_id!r} in status {str(state)!r}: {trigger!r} refused: {reason} "
+            f"(allowed now: {names})"
+        )
+
+
+class InvalidValue(CarekitError, ValueError):
+    """A value given to carekit is not one it accepts.
+
+    Attributes:
+        field: what the value was for (``"channel"``, ``"locale"``, ...).
+        value: the value given.
+        expected: what would have been accepted, in words.
+    """
+
+    def __init__(self, field: str, value: object, expected: str) -> None:
+        self.field = field
+        self.value = value
+        self.expected = expected
+        super().__init__(f"{field}={value!r} is not valid: expected {expected}")
+
+
+class TicketNotFound(CarekitError, KeyError):
+    """No ticket with this id exists in the store.
+
+    Attributes:
+        ticket_id: the id looked up.
+    """
+
+    def __init__(self, ticket_id: str) -> None:
+        self.ticket_id = ticket_id
+        super().__init__(ticket_id)
+
+    def __str__(self) -> str:
+        return f"no ticket with id {self.ticket_id!r}"
+
+
+class ConcurrentUpdate(CarekitError, RuntimeError):
+    """A save was based on a stale version of the ticket; nothing was written.
+
+    Attributes:
+        ticket_id: the ticket's id.
+        expected: the version the saver had loaded.
+        actual: the version in the store.
+    """
+
+    def __init__(self, ticket_id: str, expected: int, actual: int) -> None:
+        self.ticket_id = ticket_id
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"ticket {ticket_id!r} changed since it was loaded (loaded version {expected}, "
+            f"stored version {actual}): load it again and re-apply"
+        )
+
+
+class CalendarError(CarekitError, ValueError):
+    """A business calendar definition is invalid.
+
+    Attributes:
+        where: the weekday, date or field at fault.
+        value: the offending value.
+    """
+
+    def __init__(self, where: str, value: Any, problem: str) -> None:
+        self.where = where
+        self.value = value
+        self.problem = problem
+        super().__init__(f"{where}: {value!r} {problem}")
+
+
+class PolicyError(CarekitError, ValueError):
+    """A policy (in code or in a TOML file) is invalid.
+
+    Attributes:
+        path: the dotted key path of the bad field, e.g. ``targets.email.first_response``.
+        value: the bad value.
+        problem: what is wrong with it.
+    """
+
+    def __init__(self, path: str, value: Any, problem: str) -> None:
+        self.path = path
+        self.value = value
+        self.problem = problem
+        super().__init__(f"{path}: {value!r} {problem}")
