@@ -3,13 +3,17 @@
 The public names are listed here; everything else is private.
 """
 
+from carekit.calendar import BusinessCalendar
 from carekit.clock import SystemClock
+from carekit.country_holidays import country_holidays
+from carekit.duration import format_duration, parse_duration
 from carekit.exceptions import (
     CalendarError,
     CarekitError,
     ConcurrentUpdate,
     InvalidTransition,
     InvalidValue,
+    MissingExtra,
     NaiveDatetimeError,
     PolicyError,
     TicketNotFound,
@@ -17,7 +21,11 @@ from carekit.exceptions import (
 )
 from carekit.lifecycle import Lifecycle, TransitionSpec
 from carekit.model import Channel, Customer, Priority, Status, Ticket, TicketEvent
+from carekit.policy_file import PolicyFileError, PolicySet, load_policies, loads_policies
 from carekit.protocols import Clock, TicketStore
+from carekit.selector import PolicyRule, PolicySelector, Selection
+from carekit.sla import DEFAULT_PAUSE_ON, SlaPolicy, Target, TargetKey
+from carekit.sla_report import ClockState, Metric, Pause, SlaClock, SlaReport
 
 __all__ = [
     # domain
@@ -30,6 +38,27 @@ __all__ = [
     # lifecycle
     "Lifecycle",
     "TransitionSpec",
+    # calendars and durations
+    "BusinessCalendar",
+    "country_holidays",
+    "format_duration",
+    "parse_duration",
+    # SLA
+    "DEFAULT_PAUSE_ON",
+    "ClockState",
+    "Metric",
+    "Pause",
+    "SlaClock",
+    "SlaPolicy",
+    "SlaReport",
+    "Target",
+    "TargetKey",
+    "PolicyRule",
+    "PolicySelector",
+    "Selection",
+    "PolicySet",
+    "load_policies",
+    "loads_policies",
     # protocols and the default clock
     "Clock",
     "SystemClock",
@@ -40,8 +69,10 @@ __all__ = [
     "ConcurrentUpdate",
     "InvalidTransition",
     "InvalidValue",
+    "MissingExtra",
     "NaiveDatetimeError",
     "PolicyError",
+    "PolicyFileError",
     "TicketNotFound",
     "UnknownTimezoneError",
 ]

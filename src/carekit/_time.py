@@ -7,14 +7,14 @@ whole-second precision kept as given. Time-zone names go through :func:`zone`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
 
 import pendulum
 
 from carekit.exceptions import NaiveDatetimeError, UnknownTimezoneError
 
-__all__ = ["UTC", "to_utc", "zone"]
+__all__ = ["UTC", "local_to_utc", "to_utc", "zone"]
 
 
 def to_utc(value: object, name: str = "datetime") -> datetime:
@@ -51,3 +51,44 @@ def _zone(name: str) -> tzinfo:
         return pendulum.timezone(name)
     except Exception as exc:  # pendulum raises several kinds for a bad name
         raise UnknownTimezoneError(name) from exc
+
+
+def local_to_utc(wall: datetime, tz: tzinfo) -> datetime:
+    """Return the UTC instant of the naive wall-clock time ``wall`` in ``tz``.
+
+    The two DST edge cases are decided, not left to chance:
+
+    * a wall time that does not exist (in a spring-forward gap) maps to the
+      first instant that does: the moment the clocks jumped;
+    * a wall time that happens twice (in a fall-back overlap) maps to its
+      first occurrence.
+
+    >>> ny = zone("America/New_York")
+    >>> local_to_utc(datetime(2026, 3, 8, 2, 30), ny).isoformat()  # in the gap
+    '2026-03-08T07:00:00+00:00'
+    >>> local_to_utc(datetime(2026, 11, 1, 1, 30), ny).isoformat()  # happens twice
+    '2026-11-01T05:30:00+00:00'
+    """
+    first = wall.replace(tzinfo=tz, fold=0)
+    second = wall.replace(tzinfo=tz, fold=1)
+    off0, off1 = first.utcoffset(), second.utcoffset()
+    if off0 is None or off1 is None:  # pragma: no cover - tz without offsets
+        raise NaiveDatetimeError(wall, "wall")
+    if off0 >= off1:  # an ordinary time, or the first occurrence of a repeated one
+        return (wall - off0).replace(tzinfo=UTC)
+    # In a gap: the jump happened somewhere in (wall - off1, wall - off0]; find it.
+    lo = wall - off1  # a UTC instant (naive) still under the old offset
+    hi = wall - off0  # one already under the new offset
+    while hi - lo > _SECOND:
+        mid = lo + (hi - lo) / 2
+        mid = mid.replace(microsecond=0) if mid.microsecond else mid
+        if mid == lo:
+            break
+        if mid.replace(tzinfo=UTC).astimezone(tz).utcoffset() == off1:
+            hi = mid
+        else:
+            lo = mid
+    return hi.replace(tzinfo=UTC)
+
+
+_SECOND = timedelta(seconds=1)

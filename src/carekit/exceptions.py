@@ -16,6 +16,7 @@ __all__ = [
     "ConcurrentUpdate",
     "InvalidTransition",
     "InvalidValue",
+    "MissingExtra",
     "NaiveDatetimeError",
     "PolicyError",
     "TicketNotFound",
@@ -168,3 +169,17 @@ class PolicyError(CarekitError, ValueError):
         self.value = value
         self.problem = problem
         super().__init__(f"{path}: {value!r} {problem}")
+
+
+class MissingExtra(CarekitError, ImportError):
+    """An optional dependency is not installed.
+
+    Attributes:
+        extra: the extra to install (``pip install "carekit[<extra>]"``).
+    """
+
+    def __init__(self, extra: str, package: str) -> None:
+        self.extra = extra
+        super().__init__(
+            f"this needs the optional package {package!r}: pip install 'carekit[{extra}]'"
+        )

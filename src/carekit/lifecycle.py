@@ -38,7 +38,15 @@ from transitions import Machine
 
 from carekit._time import to_utc
 from carekit.exceptions import InvalidTransition, InvalidValue
-from carekit.model import Status, Ticket, TicketEvent, as_priority, new_event, new_ticket
+from carekit.model import (
+    Status,
+    Ticket,
+    TicketEvent,
+    as_channel,
+    as_priority,
+    new_event,
+    new_ticket,
+)
 
 __all__ = ["Lifecycle", "TransitionSpec"]
 
@@ -109,6 +117,7 @@ class Lifecycle:
     reopen            resolved                                    open
     close             resolved                                    closed
     set_priority      any but closed                              unchanged (priority=...)
+    set_channel       any but closed                              unchanged (channel=...)
     add_note          any but closed (internal, not a response)   unchanged
     ================  ==========================================  =========================
 
@@ -167,6 +176,7 @@ class Lifecycle:
             {"trigger": "reopen", "source": Status.RESOLVED, "dest": Status.OPEN},
             {"trigger": "close", "source": Status.RESOLVED, "dest": Status.CLOSED},
             {"trigger": "set_priority", "source": live, "dest": "="},
+            {"trigger": "set_channel", "source": live, "dest": "="},
             {"trigger": "add_note", "source": live, "dest": "="},
         ]
 
@@ -176,7 +186,11 @@ class Lifecycle:
 
         A converter returns the value to store or raises :class:`~carekit.InvalidValue`.
         """
-        return {"assign": {"agent": _agent}, "set_priority": {"priority": as_priority}}
+        return {
+            "assign": {"agent": _agent},
+            "set_priority": {"priority": as_priority},
+            "set_channel": {"channel": as_channel},
+        }
 
     def effects(self, ticket: Ticket, event: TicketEvent) -> Mapping[str, Any]:  # noqa: ARG002
         """Return the ticket fields an event changes besides ``status``.
@@ -188,6 +202,8 @@ class Lifecycle:
             return {"assignee": event.data["agent"]}
         if event.kind == "set_priority":
             return {"priority": event.data["priority"]}
+        if event.kind == "set_channel":
+            return {"channel": event.data["channel"]}
         return {}
 
     # -- the compiled graph -------------------------------------------------------

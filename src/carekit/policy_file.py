@@ -1,0 +1,370 @@
+"""Policies and calendars from TOML, with every error named by its key path.
+
+The file's shape (every table optional)::
+
+    [calendars.jakarta]
+    timezone = "Asia/Jakarta"
+    hours = { "mon-fri" = ["08:00-17:00"], sat = ["09:00-13:00"] }
+    holidays = ["2026-03-19"]
+    country_holidays = { country = "ID", years = [2026, 2027] }   # carekit[holidays]
+    overrides = { "2026-03-20" = ["08:00-12:00"] }
+
+    [policies.standard]
+    calendar = "jakarta"          # default: 24/7
+    warn_at = [0.75]              # default for this policy's targets
+    reopen = "resume"             # or "restart"
+    pause_on = { resolution = ["pending", "on_hold"] }
+
+    [policies.standard.targets]
+    resolution = "72h"                                  # any channel, any priority
+    first_response = { duration = "4h", warn_at = [0.5, 0.9], calendar = "jakarta" }
+    email = { first_response = "24h", urgent = { first_response = "1h" } }
+    urgent = { resolution = "8h" }
+
+    [selector]
+    default = "standard"
+    rules = [{ name = "vip", policy = "vip", tier = "vip" }]   # also: channel, priority
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from carekit.calendar import BusinessCalendar
+from carekit.duration import parse_duration
+from carekit.exceptions import CarekitError, PolicyError
+from carekit.model import Channel, Customer, Priority, Ticket
+from carekit.selector import PolicyRule, PolicySelector
+from carekit.sla import SlaPolicy, Target, TargetKey
+from carekit.sla_report import Metric
+
+__all__ = ["PolicyFileError", "PolicySet", "load_policies", "loads_policies"]
+
+_METRICS = {m.value: m for m in Metric}
+_CHANNELS = {c.value: c for c in Channel}
+_PRIORITIES = {p.name.lower(): p for p in Priority}
+
+
+class PolicyFileError(PolicyError):
+    """A policy file has one or more errors; ``errors`` lists each with its key path.
+
+    Attributes:
+        errors: every :class:`~carekit.PolicyError` found, in file order.
+    """
+
+    def __init__(self, errors: Iterable[PolicyError]) -> None:
+        self.errors = tuple(errors)
+        first = self.errors[0]
+        super().__init__(first.path, first.value, first.problem)
+        self.args = ("\n".join(str(e) for e in self.errors),)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@attrs.frozen
+class PolicySet:
+    """What a policy file defines: calendars, policies and the selector.
+
+    Attributes:
+        calendars: by name.
+        policies: by name.
+        selector: the ``[selector]`` table, or a selector whose default is the
+            only policy (or ``SlaPolicy.default()`` when the file defines none).
+    """
+
+    calendars: Mapping[str, BusinessCalendar]
+    policies: Mapping[str, SlaPolicy]
+    selector: PolicySelector = attrs.field(eq=False)
+
+
+def load_policies(path: str | Path) -> PolicySet:
+    """Read a policy file. Raises :class:`PolicyFileError` listing every error."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyFileError([PolicyError("file", str(file), f"cannot be read: {exc}")]) from exc
+    return loads_policies(text)
+
+
+def loads_policies(text: str) -> PolicySet:
+    """Parse policy TOML from a string (see the module's docstring for the shape).
+
+    >>> policies = loads_policies('''
+    ... [policies.calls.targets]
+    ... phone = { first_response = "30s" }
+    ... ''')
+    >>> [(str(k), v.duration) for k, v in policies.policies["calls"].targets.items()]
+    [('phone', datetime.timedelta(seconds=30))]
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyFileError([PolicyError("toml", None, f"is not valid TOML: {exc}")]) from exc
+    return _Reader().read(data)
+
+
+class _Reader:
+    def __init__(self) -> None:
+        self.errors: list[PolicyError] = []
+
+    def fail(self, path: str, value: object, problem: str) -> None:
+        self.errors.append(PolicyError(path, value, problem))
+
+    def table(self, value: object, path: str) -> Mapping[str, Any]:
+        if isinstance(value, Mapping):
+            return value
+        self.fail(path, value, "is not a table")
+        return {}
+
+    def read(self, data: Mapping[str, Any]) -> PolicySet:
+        for key in data:
+            if key not in {"calendars", "policies", "selector"}:
+                self.fail(key, data[key], "is not a known table (calendars, policies, selector)")
+        calendars: dict[str, BusinessCalendar] = {}
+        for name, spec in self.table(data.get("calendars", {}), "calendars").items():
+            calendar = self.calendar(
+                self.table(spec, f"calendars.{name}"), f"calendars.{name}", name
+            )
+            if calendar is not None:
+                calendars[name] = calendar
+        policies: dict[str, SlaPolicy] = {}
+        for name, spec in self.table(data.get("policies", {}), "policies").items():
+            policy = self.policy(
+                self.table(spec, f"policies.{name}"), f"policies.{name}", name, calendars
+            )
+            if policy is not None:
+                policies[name] = policy
+        selector = self.selector(data.get("selector"), policies)
+        if self.errors:
+            raise PolicyFileError(self.errors)
+        return PolicySet(calendars, policies, selector)
+
+    def calendar(self, spec: Mapping[str, Any], path: str, name: str) -> BusinessCalendar | None:
+        known = {"timezone", "hours", "holidays", "country_holidays", "overrides", "name"}
+        for key in spec:
+            if key not in known:
+                self.fail(
+                    f"{path}.{key}",
+                    spec[key],
+                    f"is not a calendar field ({', '.join(sorted(known))})",
+                )
+        holidays = list(spec.get("holidays", []))
+        country = spec.get("country_holidays")
+        if country is not None:
+            try:
+                from carekit.country_holidays import country_holidays  # noqa: PLC0415
+
+                c = self.table(country, f"{path}.country_holidays")
+                holidays.extend(country_holidays(c["country"], c["years"], subdiv=c.get("subdiv")))
+            except (CarekitError, KeyError, TypeError) as exc:
+                self.fail(f"{path}.country_holidays", country, f"cannot be used: {exc}")
+        try:
+            return BusinessCalendar(
+                spec.get("timezone", "UTC"),
+                hours=self.table(spec.get("hours", {}), f"{path}.hours"),
+                holidays=holidays,
+                overrides=self.table(spec.get("overrides", {}), f"{path}.overrides"),
+                name=spec.get("name", name),
+            )
+        except CarekitError as exc:
+            where = getattr(exc, "where", None)
+            key = f"{path}.hours.{where}" if where else path
+            value = getattr(exc, "value", getattr(exc, "zone", None))
+            self.fail(key, value, str(exc).split(": ", 1)[-1] if where else str(exc))
+            return None
+
+    def policy(
+        self,
+        spec: Mapping[str, Any],
+        path: str,
+        name: str,
+        calendars: Mapping[str, BusinessCalendar],
+    ) -> SlaPolicy | None:
+        known = {"calendar", "warn_at", "reopen", "pause_on", "targets"}
+        for key in spec:
+            if key not in known:
+                self.fail(
+                    f"{path}.{key}",
+                    spec[key],
+                    f"is not a policy field ({', '.join(sorted(known))})",
+                )
+        calendar = self.calendar_ref(spec.get("calendar"), f"{path}.calendar", calendars)
+        warn_at = self.warn_at(spec.get("warn_at", [0.75]), f"{path}.warn_at")
+        targets: dict[TargetKey, Target] = {}
+        self.targets(
+            self.table(spec.get("targets", {}), f"{path}.targets"),
+            f"{path}.targets",
+            None,
+            None,
+            warn_at,
+            calendars,
+            targets,
+        )
+        pause_on: dict[Metric | str, list[str]] = {}
+        for metric, statuses in self.table(spec.get("pause_on", {}), f"{path}.pause_on").items():
+            if metric not in _METRICS:
+                self.fail(
+                    f"{path}.pause_on.{metric}", metric, f"is not a metric ({', '.join(_METRICS)})"
+                )
+            elif not isinstance(statuses, list) or not all(isinstance(s, str) for s in statuses):
+                self.fail(f"{path}.pause_on.{metric}", statuses, "is not a list of statuses")
+            else:
+                pause_on[_METRICS[metric]] = statuses
+        reopen = spec.get("reopen", "resume")
+        if reopen not in ("resume", "restart"):
+            self.fail(f"{path}.reopen", reopen, "is not 'resume' or 'restart'")
+            return None
+        return SlaPolicy(name, targets, calendar, pause_on=pause_on, reopen=reopen)
+
+    def calendar_ref(
+        self, ref: object, path: str, calendars: Mapping[str, BusinessCalendar]
+    ) -> BusinessCalendar | None:
+        if ref is None:
+            return None
+        if isinstance(ref, str) and ref in calendars:
+            return calendars[ref]
+        self.fail(path, ref, f"is not a calendar defined here ({', '.join(calendars) or 'none'})")
+        return None
+
+    def warn_at(self, value: object, path: str) -> tuple[float, ...]:
+        if isinstance(value, list) and all(
+            isinstance(f, int | float) and not isinstance(f, bool) and 0 < f < 1 for f in value
+        ):
+            return tuple(float(f) for f in value)
+        self.fail(path, value, "is not a list of fractions between 0 and 1 (e.g. [0.75])")
+        return (0.75,)
+
+    def targets(  # noqa: PLR0917 - a recursive walk carrying its context
+        self,
+        table: Mapping[str, Any],
+        path: str,
+        channel: Channel | None,
+        priority: Priority | None,
+        warn_at: tuple[float, ...],
+        calendars: Mapping[str, BusinessCalendar],
+        out: dict[TargetKey, Target],
+    ) -> None:
+        for key, value in table.items():
+            here = f"{path}.{key}"
+            if key in _METRICS:
+                target = self.target(value, here, warn_at, calendars)
+                if target is not None:
+                    out[TargetKey(_METRICS[key], channel, priority)] = target
+            elif key in _CHANNELS and channel is None and priority is None:
+                self.targets(
+                    self.table(value, here), here, _CHANNELS[key], None, warn_at, calendars, out
+                )
+            elif key in _PRIORITIES and priority is None:
+                self.targets(
+                    self.table(value, here),
+                    here,
+                    channel,
+                    _PRIORITIES[key],
+                    warn_at,
+                    calendars,
+                    out,
+                )
+            else:
+                self.fail(here, value, "is not a metric, a channel or a priority in this place")
+
+    def target(
+        self,
+        value: object,
+        path: str,
+        warn_at: tuple[float, ...],
+        calendars: Mapping[str, BusinessCalendar],
+    ) -> Target | None:
+        calendar = None
+        if isinstance(value, Mapping):
+            for key in value:
+                if key not in {"duration", "warn_at", "calendar"}:
+                    self.fail(
+                        f"{path}.{key}",
+                        value[key],
+                        "is not a target field (duration, warn_at, calendar)",
+                    )
+            warn_at = self.warn_at(value.get("warn_at", list(warn_at)), f"{path}.warn_at")
+            calendar = self.calendar_ref(value.get("calendar"), f"{path}.calendar", calendars)
+            path, value = f"{path}.duration", value.get("duration")
+        duration = self.duration(value, path)
+        return None if duration is None else Target(duration, calendar, warn_at)
+
+    def duration(self, value: object, path: str) -> timedelta | None:
+        try:
+            duration = parse_duration(value)  # type: ignore[arg-type]
+        except ValueError:
+            self.fail(path, value, "is not a duration such as '30s', '24h' or '1h30m'")
+            return None
+        if duration < timedelta(seconds=1):
+            self.fail(path, value, "is shorter than one second")
+            return None
+        return duration
+
+    def selector(self, spec: object, policies: Mapping[str, SlaPolicy]) -> PolicySelector:
+        fallback = next(iter(policies.values())) if len(policies) == 1 else SlaPolicy.default()
+        if spec is None:
+            return PolicySelector([], fallback)
+        table = self.table(spec, "selector")
+        default = fallback
+        if "default" in table:
+            default = self.policy_ref(table["default"], "selector.default", policies) or fallback
+        rules = []
+        for i, raw in enumerate(table.get("rules", [])):
+            path = f"selector.rules[{i}]"
+            rule = self.table(raw, path)
+            policy = self.policy_ref(rule.get("policy"), f"{path}.policy", policies)
+            when = self.predicate(rule, path)
+            if policy is not None and when is not None:
+                rules.append(PolicyRule(str(rule.get("name", f"rule {i + 1}")), when, policy))
+        return PolicySelector(rules, default)
+
+    def policy_ref(
+        self, ref: object, path: str, policies: Mapping[str, SlaPolicy]
+    ) -> SlaPolicy | None:
+        if isinstance(ref, str) and ref in policies:
+            return policies[ref]
+        self.fail(path, ref, f"is not a policy defined here ({', '.join(policies) or 'none'})")
+        return None
+
+    def predicate(self, rule: Mapping[str, Any], path: str) -> Any:
+        tiers = _strings(rule.get("tier"))
+        channels = _strings(rule.get("channel"))
+        priorities = _strings(rule.get("priority"))
+        for key in rule:
+            if key not in {"name", "policy", "tier", "channel", "priority"}:
+                self.fail(
+                    f"{path}.{key}",
+                    rule[key],
+                    "is not a rule field (name, policy, tier, channel, priority)",
+                )
+        bad = [c for c in channels if c not in _CHANNELS] + [
+            p for p in priorities if p not in _PRIORITIES
+        ]
+        if bad:
+            self.fail(path, bad, "names an unknown channel or priority")
+            return None
+
+        def when(ticket: Ticket, customer: Customer | None) -> bool:
+            return (
+                (not tiers or (customer is not None and customer.tier in tiers))
+                and (not channels or ticket.channel.value in channels)
+                and (not priorities or ticket.priority.name.lower() in priorities)
+            )
+
+        return when
+
+
+def _strings(value: object) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]

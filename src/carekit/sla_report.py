@@ -1,0 +1,265 @@
+"""What SLA evaluation returns: one clock per metric and cycle, and the report.
+
+Clocks keep their instants as epoch seconds and turn them into datetimes on
+access, so that evaluating many tickets costs little; every public attribute
+is an aware UTC datetime or a timedelta.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import attrs
+
+from carekit.duration import format_duration
+
+if TYPE_CHECKING:
+    from carekit.calendar import BusinessCalendar
+    from carekit.sla import Target
+
+__all__ = ["ClockState", "Metric", "Pause", "SlaClock", "SlaReport"]
+
+
+class Metric(enum.StrEnum):
+    """The SLA metrics carekit measures."""
+
+    FIRST_RESPONSE = "first_response"
+    """From creation to the first public agent reply (for a call: the pickup)."""
+    NEXT_RESPONSE = "next_response"
+    """From the oldest unanswered customer message to the next agent reply."""
+    PERIODIC_UPDATE = "periodic_update"
+    """While unresolved, an agent reply at least every target."""
+    RESOLUTION = "resolution"
+    """From creation to resolution, resolved spans excluded after a reopen."""
+
+
+class ClockState(enum.StrEnum):
+    """Where an SLA clock stands."""
+
+    RUNNING = "running"
+    PAUSED = "paused"
+    MET = "met"
+    BREACHED = "breached"
+
+
+def _dt(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+@attrs.frozen
+class Pause:
+    """A span during which a clock did not count, and why.
+
+    Attributes:
+        start: when the pause began (or the cycle began, if already paused).
+        end: when it ended; ``None`` while it lasts.
+        status: the ticket status that paused the clock.
+        working: the working time it took out of the clock.
+    """
+
+    start: datetime
+    end: datetime | None
+    status: str
+    working: timedelta
+
+
+@attrs.frozen(eq=False)
+class SlaClock:
+    """One cycle of one metric, evaluated at ``now``.
+
+    Attributes:
+        metric: the metric measured.
+        target: the target in force (with its calendar).
+        cycle: 1 for the first cycle of the metric, 2 for the next, ...
+        state: RUNNING, PAUSED, MET or BREACHED.
+        target_source: which key of the policy gave the target (e.g. ``"email/high"``).
+        pauses: the pauses inside the cycle.
+        notes: changes that re-read the target (priority, channel).
+    """
+
+    metric: Metric
+    target: Target
+    cycle: int
+    state: ClockState
+    calendar: BusinessCalendar
+    target_source: str
+    _start: float
+    _stop: float | None
+    _due: float
+    _elapsed: float
+    _paused: float
+    _now: float
+    _segments: tuple[tuple[float, float], ...] = attrs.field(repr=False)
+    pauses: tuple[Pause, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def started_at(self) -> datetime:
+        """When the cycle started."""
+        return _dt(self._start)
+
+    @property
+    def stopped_at(self) -> datetime | None:
+        """When the cycle stopped (a response, a resolution), or ``None``."""
+        return None if self._stop is None else _dt(self._stop)
+
+    @property
+    def due_at(self) -> datetime:
+        """When the target is (or was) reached in working time, pauses pushed out.
+
+        For a paused clock this is where the deadline would fall if it
+        resumed now.
+        """
+        return _dt(self._due)
+
+    @property
+    def elapsed(self) -> timedelta:
+        """Working time counted so far (pauses excluded)."""
+        return timedelta(seconds=self._elapsed)
+
+    @property
+    def remaining(self) -> timedelta:
+        """Working time left before the target; negative once breached."""
+        return self.target.duration - self.elapsed
+
+    @property
+    def paused_for(self) -> timedelta:
+        """Working time spent paused inside the cycle."""
+        return timedelta(seconds=self._paused)
+
+    @property
+    def running(self) -> bool:
+        """Whether the cycle has not stopped (it may be paused)."""
+        return self._stop is None
+
+    @property
+    def breached(self) -> bool:
+        """Whether more working time than the target has counted (met late included)."""
+        return self._elapsed > self.target.duration.total_seconds()
+
+    @property
+    def fraction(self) -> float:
+        """Elapsed working time as a fraction of the target."""
+        return self._elapsed / self.target.duration.total_seconds()
+
+    @property
+    def risk_stage(self) -> int:
+        """How many of the target's ``warn_at`` fractions a live, unbreached clock has passed."""
+        if not self.running or self.breached:
+            return 0
+        return sum(1 for f in self.target.warn_at if self.fraction >= f)
+
+    @property
+    def at_risk(self) -> bool:
+        """Whether a live clock has passed a warning fraction but not its target."""
+        return self.risk_stage > 0
+
+    def instant_at(self, elapsed: timedelta) -> datetime:
+        """When this cycle's counted working time reaches ``elapsed``.
+
+        Past instants come from the log; future ones assume the clock runs on
+        from ``now`` without a further pause. Escalation uses it for warnings
+        ("at 75%") and for leads ("1 h before the deadline").
+        """
+        want = elapsed.total_seconds()
+        acc = 0.0
+        cal = self.calendar
+        for a, b in self._segments:
+            w = cal.between_seconds(a, b)
+            if acc + w >= want:
+                return _dt(cal.add_seconds(a, want - acc) if want > acc else a)
+            acc += w
+        base = self._segments[-1][1] if self._segments else self._start
+        return _dt(cal.add_seconds(max(base, self._now), want - acc))
+
+    def explain(self) -> list[str]:
+        """Plain lines saying why this clock stands where it does."""
+        t = self.target
+        head = (
+            f"{self.metric} (cycle {self.cycle}): target {format_duration(t.duration)} "
+            f"[{self.target_source}] in {self.calendar.name}; started {_iso(self._start)}"
+        )
+        lines = [head]
+        lines.extend(f"  {note}" for note in self.notes)
+        for p in self.pauses:
+            end = _iso(p.end.timestamp()) if p.end else "now"
+            lines.append(
+                f"  paused {_iso(p.start.timestamp())} to {end} ({p.status}): "
+                f"+{format_duration(p.working)} of working time"
+            )
+        used = format_duration(self.elapsed)
+        if self._stop is not None:
+            lines.append(
+                f"  stopped {_iso(self._stop)} after {used}: {self.state}"
+                + (f" (due {_iso(self._due)})" if self.breached else "")
+            )
+        else:
+            lines.append(
+                f"  {self.state} at {_iso(self._now)}: {used} used, due {_iso(self._due)}"
+                + (" (breached)" if self.breached else " (at risk)" if self.at_risk else "")
+            )
+        return lines
+
+
+def _iso(seconds: float) -> str:
+    return _dt(seconds).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@attrs.frozen
+class SlaReport(Mapping[Metric, SlaClock]):
+    """The SLA clocks of one ticket at ``now``: ``report[Metric.FIRST_RESPONSE]``.
+
+    Indexing gives the latest cycle of a metric; :meth:`cycles` gives all of
+    them. A metric without a target is absent.
+
+    Attributes:
+        ticket_id: the ticket evaluated.
+        policy: the name of the policy used.
+        now: the instant of the evaluation.
+    """
+
+    ticket_id: str
+    policy: str
+    now: datetime
+    _cycles: Mapping[Metric, tuple[SlaClock, ...]]
+
+    def __getitem__(self, metric: Metric) -> SlaClock:
+        return self._cycles[metric][-1]
+
+    def __iter__(self) -> Iterator[Metric]:
+        return iter(self._cycles)
+
+    def __len__(self) -> int:
+        return len(self._cycles)
+
+    def cycles(self, metric: Metric) -> tuple[SlaClock, ...]:
+        """Every cycle of ``metric``, oldest first (empty when it has no target)."""
+        return self._cycles.get(metric, ())
+
+    def all_clocks(self) -> Iterator[SlaClock]:
+        """Every cycle of every metric."""
+        for clocks in self._cycles.values():
+            yield from clocks
+
+    @property
+    def breached(self) -> bool:
+        """Whether any cycle of any metric is breached."""
+        return any(c.breached for c in self.all_clocks())
+
+    @property
+    def next_due(self) -> datetime | None:
+        """The earliest deadline among clocks still running (not paused), if any."""
+        dues = [c.due_at for c in self.all_clocks() if c.state is ClockState.RUNNING]
+        return min(dues, default=None)
+
+    def explain(self) -> str:
+        """Why each deadline is what it is: the target, the calendar, each pause, each change."""
+        lines = [
+            f"ticket {self.ticket_id} under policy {self.policy!r} at {_iso(self.now.timestamp())}"
+        ]
+        for clock in self.all_clocks():
+            lines.extend(clock.explain())
+        return "\n".join(lines)
