@@ -1,4 +1,4 @@
-"""Quickstart: open a ticket, work it through the lifecycle, read its history.
+"""Quickstart: open a ticket, work it through the lifecycle, read its SLA clocks.
 
 Run it with ``make demo`` (or ``python examples/quickstart.py``).
 """
@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pendulum
 
-from carekit import Channel, InvalidTransition, Lifecycle, Priority, Ticket
+from carekit import Channel, InvalidTransition, Lifecycle, Metric, Priority, SlaPolicy, Ticket
 
 
 def main() -> Ticket:
@@ -24,6 +24,10 @@ def main() -> Ticket:
         at=arrived,
         subject="Blender arrived broken",
     )
+    policy = SlaPolicy.default()  # 24 h email reply, 30 s call pickup, ...
+    clock = policy.evaluate(ticket, now=arrived + timedelta(minutes=10))[Metric.FIRST_RESPONSE]
+    print(f"first response due {clock.due_at:%Y-%m-%d %H:%M} UTC ({clock.state})")
+
     ticket = lifecycle.apply(ticket, "assign", at=arrived + timedelta(minutes=5), agent="dewi")
     ticket = lifecycle.apply(
         ticket, "agent_reply", at=arrived + timedelta(minutes=40), actor="dewi"
@@ -44,7 +48,8 @@ def main() -> Ticket:
     for event in ticket.events:
         local = pendulum.instance(event.at).in_timezone("Asia/Jakarta")
         print(f"  {local:%a %H:%M} {event.kind:<16} {event.status_before} -> {event.status_after}")
-    print(f"allowed now: {', '.join(lifecycle.allowed(ticket))}")
+    print(f"allowed now: {', '.join(lifecycle.allowed(ticket))}\n")
+    print(policy.evaluate(ticket, now=arrived + timedelta(days=1)).explain())
     return ticket
 
 

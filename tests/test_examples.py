@@ -35,6 +35,10 @@ def test_quickstart(capsys: pytest.CaptureFixture[str]) -> None:
     assert Priority.HIGH is ticket.priority
     assert "refused, ticket unchanged" in out
     assert "Fri 16:30 created" in out  # shown in the customer's Jakarta time
+    assert "first response due 2026-03-07 09:30 UTC (running)" in out
+    assert "first_response (cycle 1): target 1d [email] in 24/7" in out
+    assert "stopped 2026-03-06 10:10:00 UTC after 40m: met" in out
+    assert "paused 2026-03-06 10:11:00 UTC to 2026-03-06 12:30:00 UTC (pending)" in out
 
 
 def test_custom_lifecycle(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from carekit import (
+    Channel,
+    Customer,
+    Metric,
+    PolicyError,
+    PolicyFileError,
+    Priority,
+    Ticket,
+    load_policies,
+    loads_policies,
+)
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "policies.toml"
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 08:00 in Jakarta
+
+
+def test_the_example_file_loads_completely() -> None:
+    """Calendars, policies, targets by channel and priority, and the selector."""
+    loaded = load_policies(EXAMPLE)
+    assert {"jakarta", "contact_centre"} == set(loaded.calendars)
+    assert {"standard", "vip"} == set(loaded.policies)
+    standard = loaded.policies["standard"]
+    email_urgent = Ticket.open(
+        "t", channel="email", customer_id="c", at=T0, priority=Priority.URGENT
+    )
+    found = standard.target_for(Metric.FIRST_RESPONSE, email_urgent)
+    assert found is not None
+    assert (timedelta(hours=1), "email/urgent") == (found[0].duration, found[1])
+    phone = Ticket.open("p", channel=Channel.PHONE, customer_id="c", at=T0)
+    found = standard.target_for(Metric.FIRST_RESPONSE, phone)
+    assert found is not None
+    assert loaded.calendars["contact_centre"] is found[0].calendar
+    assert loaded.policies["vip"] is loaded.selector.select(phone, Customer("c", tier="vip"))
+    assert standard is loaded.selector.select(phone, Customer("c"))
+
+
+def test_the_example_calendar_means_its_hours() -> None:
+    """Lunch is closed, Saturday is a half day, the Nyepi eve override holds."""
+    jakarta = load_policies(EXAMPLE).calendars["jakarta"]
+    monday = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 08:00 WIB
+    assert timedelta(hours=8) == jakarta.between(monday, monday + timedelta(days=1))
+    eve = datetime(2026, 3, 18, 1, 0, tzinfo=UTC)
+    assert timedelta(hours=4) == jakarta.between(eve, eve + timedelta(days=1))
+
+
+@pytest.mark.parametrize(
+    ("toml", "path", "value"),
+    [
+        (
+            '[policies.p.targets.email]\nfirst_response = "24x"',
+            "policies.p.targets.email.first_response",
+            "24x",
+        ),
+        ('[policies.p.targets]\nemail = { fax = "1h" }', "policies.p.targets.email.fax", "1h"),
+        (
+            '[policies.p.targets]\nresolution = { duration = "2h", warn_at = [2] }',
+            "policies.p.targets.resolution.warn_at",
+            [2],
+        ),
+        ('[policies.p]\ncalendar = "nowhere"', "policies.p.calendar", "nowhere"),
+        ('[policies.p]\nreopen = "sometimes"', "policies.p.reopen", "sometimes"),
+        ('[policies.p]\npause_on = { lunch = ["pending"] }', "policies.p.pause_on.lunch", "lunch"),
+        (
+            '[calendars.c]\nhours = { mon = ["25:00-26:00"] }',
+            "calendars.c.hours.monday",
+            "25:00-26:00",
+        ),
+        ('[calendars.c]\ntimezone = "Mars/Base"\nhours = {}', "calendars.c", "Mars/Base"),
+        ('[selector]\ndefault = "ghost"', "selector.default", "ghost"),
+        ("[extras]\nx = 1", "extras", {"x": 1}),
+    ],
+)
+def test_each_error_names_its_key_path_and_value(toml: str, path: str, value: object) -> None:
+    """A bad file raises PolicyFileError naming where and what."""
+    with pytest.raises(PolicyFileError) as info:
+        loads_policies(toml)
+    error = info.value
+    assert isinstance(error, PolicyError)
+    assert isinstance(error, ValueError)
+    assert (path, value) == (error.errors[0].path, error.errors[0].value)
+    assert str(error).startswith(f"{path}: ")
+
+
+def test_the_issue_example_message() -> None:
+    """targets.email.first_response: '24x' is not a duration."""
+    with pytest.raises(
+        PolicyFileError, match=r"targets\.email\.first_response: '24x' is not a duration"
+    ):
+        loads_policies('[policies.std.targets.email]\nfirst_response = "24x"')
+
+
+def test_every_error_is_reported_at_once() -> None:
+    """Two mistakes, two errors: the whole file is checked, not just up to the first."""
+    with pytest.raises(PolicyFileError) as info:
+        loads_policies('[policies.a.targets]\nresolution = "soon"\n[policies.b]\ncalendar = "x"\n')
+    assert ["policies.a.targets.resolution", "policies.b.calendar"] == [
+        e.path for e in info.value.errors
+    ]
+
+
+def test_invalid_toml_and_missing_file() -> None:
+    """Syntax errors and unreadable files are PolicyFileErrors too."""
+    with pytest.raises(PolicyFileError, match="not valid TOML"):
+        loads_policies("[policies\n")
+    with pytest.raises(PolicyFileError, match="cannot be read"):
+        load_policies("/nonexistent/policies.toml")
+
+
+def test_country_holidays_in_a_file() -> None:
+    """country_holidays uses the optional extra and closes national holidays."""
+    loaded = loads_policies(
+        '[calendars.id]\ntimezone = "Asia/Jakarta"\nhours = { "mon-fri" = ["08:00-17:00"] }\n'
+        'country_holidays = { country = "ID", years = [2026] }\n'
+    )
+    independence_day = datetime(2026, 8, 17, 3, 0, tzinfo=UTC)
+    assert not loaded.calendars["id"].is_open(independence_day)
