@@ -10,7 +10,7 @@ from its events alone, and the test suite checks the two always agree.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 from babel import Locale, UnknownLocaleError
 
+from carekit._fast import slot_setters
 from carekit._time import to_utc, zone
 from carekit.exceptions import InvalidValue
 
@@ -153,11 +154,6 @@ class TicketEvent:
 
 
 _NO_TAGS: frozenset[str] = frozenset()
-
-
-def _slot_setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
-    """The slots' own setters, in field order: they bypass the frozen ``__setattr__``."""
-    return tuple(cls.__dict__[field.name].__set__ for field in attrs.fields(cls))
 
 
 def new_event(  # noqa: PLR0917 - positional on purpose: the hot path
@@ -305,8 +301,8 @@ class Ticket:
         )
 
 
-_EVENT_SETTERS = _slot_setters(TicketEvent)
-_TICKET_SETTERS = _slot_setters(Ticket)
+_EVENT_SETTERS = slot_setters(TicketEvent)
+_TICKET_SETTERS = slot_setters(Ticket)
 
 
 def _locale(value: str) -> str:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
 import attrs
@@ -38,7 +39,7 @@ from carekit._time import to_utc
 from carekit.calendar import BusinessCalendar
 from carekit.exceptions import PolicyError
 from carekit.model import Channel, Priority, Status, Ticket, as_channel, as_priority
-from carekit.sla_report import ClockState, Metric, Pause, SlaClock, SlaReport
+from carekit.sla_report import ClockState, Metric, SlaClock, SlaReport, new_clock
 
 __all__ = ["DEFAULT_PAUSE_ON", "SlaPolicy", "Target", "TargetKey"]
 
@@ -135,6 +136,10 @@ class SlaPolicy:
     """Event kinds that count as a public agent response."""
     customer_message_kinds: ClassVar[frozenset[str]] = frozenset({"customer_reply"})
     """Event kinds that are a customer writing in (besides ``created``)."""
+    change_kinds: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {"set_priority": "priority", "set_channel": "channel"}
+    )
+    """Event kinds that change a field targets depend on, and that field."""
 
     def __init__(
         self,
@@ -147,19 +152,26 @@ class SlaPolicy:
     ) -> None:
         self.name = name
         self.calendar = calendar or BusinessCalendar.always_open()
-        self.targets: dict[TargetKey, Target] = {}
+        table: dict[TargetKey, Target] = {}
         for raw, given in targets.items():
             key = _key(raw)
             target = Target(given) if isinstance(given, timedelta) else given
             if not isinstance(target, Target):
                 raise PolicyError(f"targets[{key.metric}/{key}]", target, "is not a Target")
-            self.targets[key] = target
+            table[key] = target
+        self.targets: Mapping[TargetKey, Target] = MappingProxyType(table)
+        self._by_tuple = {(k.metric, k.channel, k.priority): (t, str(k)) for k, t in table.items()}
+        self._chosen: dict[tuple[Metric, Channel, Priority], tuple[Target, str] | None] = {}
         self.pause_on: dict[Metric, frozenset[str]] = dict(DEFAULT_PAUSE_ON)
         for metric, statuses in (pause_on or {}).items():
             self.pause_on[Metric(metric)] = frozenset(statuses)
         if reopen not in ("resume", "restart"):
             raise PolicyError("reopen", reopen, "is not 'resume' or 'restart'")
         self.reopen = reopen
+        self._paused_in = {
+            m: (s | _RESOLVED if m is Metric.RESOLUTION and reopen == "resume" else s)
+            for m, s in self.pause_on.items()
+        }
         self._metrics = tuple(m for m in Metric if any(k.metric is m for k in self.targets))
 
     def __repr__(self) -> str:
@@ -215,16 +227,20 @@ class SlaPolicy:
         force at the moment that matters (the cycle's stop, or now).
         """
         ch, pr = ticket.channel, ticket.priority
-        for key in (
-            TargetKey(metric, ch, pr),
-            TargetKey(metric, ch),
-            TargetKey(metric, None, pr),
-            TargetKey(metric),
-        ):
-            target = self.targets.get(key)
-            if target is not None:
-                return target, str(key)
-        return None
+        memo = (metric, ch, pr)
+        try:
+            return self._chosen[memo]
+        except KeyError:
+            pass
+        table = self._by_tuple
+        found = (
+            table.get((metric, ch, pr))
+            or table.get((metric, ch, None))
+            or table.get((metric, None, pr))
+            or table.get((metric, None, None))
+        )
+        self._chosen[memo] = found
+        return found
 
     # -- evaluation ---------------------------------------------------------------
 
@@ -236,7 +252,10 @@ class SlaPolicy:
         now_dt = to_utc(now, "now")
         log = _Log(ticket, now_dt.timestamp(), self)
         cycles: dict[Metric, tuple[SlaClock, ...]] = {}
+        target_for = self.target_for
         for metric in self._metrics:
+            if not log.changes and target_for(metric, ticket) is None:
+                continue  # no target for this ticket, whatever its cycles
             clocks = []
             for n, (start, stop) in enumerate(log.cycles(metric), start=1):
                 clock = self._clock(log, metric, n, start, stop)
@@ -246,64 +265,76 @@ class SlaPolicy:
                 cycles[metric] = tuple(clocks)
         return SlaReport(ticket.id, self.name, now_dt, cycles)
 
-    def _clock(
+    def _clock(  # noqa: PLR0912 - one flat pass is the hot path of every evaluation
         self, log: _Log, metric: Metric, cycle: int, start: float, stop: float | None
     ) -> SlaClock | None:
-        end = log.now if stop is None else stop
-        as_of, notes = log.as_of(end, start)
+        now = log.now
+        end = now if stop is None else stop
+        if log.changes:
+            as_of, notes = log.as_of(end, start)
+        else:
+            as_of, notes = log.ticket, ()
         found = self.target_for(metric, as_of)
         if found is None:
             return None
         target, source = found
         calendar = target.calendar or self.calendar
-        paused_in = self.pause_on[metric]
-        if metric is Metric.RESOLUTION and self.reopen == "resume":
-            paused_in = paused_in | _RESOLVED
+        paused_in = self._paused_in[metric]
         segments, pauses = log.split(start, end, paused_in)
-        between = calendar.between_seconds
         limit = target.duration.total_seconds()
         elapsed = 0.0
         due: float | None = None
-        for a, b in segments:
-            w = between(a, b)
-            if due is None and elapsed + w >= limit:
-                due = calendar.add_seconds(a, limit - elapsed) if limit > elapsed else a
-            elapsed += w
-        paused_now = stop is None and log.status_at(end) in paused_in
+        if calendar._always:
+            for a, b in segments:
+                w = b - a
+                if due is None and elapsed + w >= limit:
+                    due = a + (limit - elapsed)
+                elapsed += w
+            between = _plain_between
+        else:
+            between = calendar.between_seconds
+            for a, b in segments:
+                w = between(a, b)
+                if due is None and elapsed + w >= limit:
+                    due = calendar.add_seconds(a, limit - elapsed) if limit > elapsed else a
+                elapsed += w
+        paused_now = stop is None and not paused_in.isdisjoint(log.visited)
+        paused_now = paused_now and log.status_at(end) in paused_in
         if due is None:
             due = calendar.add_seconds(end, limit - elapsed)
         paused_total = 0.0
-        pause_values = []
+        spans = []
         for a, b, status in pauses:
             w = between(a, b)
             paused_total += w
-            still = paused_now and b == end
-            pause_values.append(
-                Pause(_dt(a), None if still else _dt(b), status, timedelta(seconds=w))
-            )
+            spans.append((a, None if paused_now and b == end else b, status, w))
         if stop is not None:
             state = ClockState.BREACHED if elapsed > limit else ClockState.MET
         elif paused_now:
             state = ClockState.PAUSED
         else:
             state = ClockState.BREACHED if elapsed > limit else ClockState.RUNNING
-        return SlaClock(
-            metric=metric,
-            target=target,
-            cycle=cycle,
-            state=state,
-            calendar=calendar,
-            target_source=source,
-            start=start,
-            stop=stop,
-            due=due,
-            elapsed=elapsed,
-            paused=paused_total,
-            now=log.now,
-            segments=tuple(segments),
-            pauses=tuple(pause_values),
-            notes=notes,
+        return new_clock(
+            metric,
+            target,
+            cycle,
+            state,
+            calendar,
+            source,
+            start,
+            stop,
+            due,
+            elapsed,
+            paused_total,
+            now,
+            tuple(segments),
+            tuple(spans),
+            notes,
         )
+
+
+def _plain_between(a: float, b: float) -> float:
+    return b - a
 
 
 def _dt(seconds: float) -> datetime:
@@ -320,9 +351,11 @@ class _Log:
         "now",
         "reopens",
         "resolves",
+        "responses",
         "restart",
         "statuses",
         "ticket",
+        "visited",
     )
 
     def __init__(self, ticket: Ticket, now: float, policy: SlaPolicy) -> None:
@@ -331,32 +364,48 @@ class _Log:
         self.restart = policy.reopen == "restart"
         agent_kinds = policy.agent_reply_kinds
         customer_kinds = policy.customer_message_kinds
-        self.statuses: list[tuple[float, str]] = []
-        self.agent: list[float] = []
-        self.customer: list[float] = []
-        self.resolves: list[float] = []
-        self.reopens: list[float] = []
-        self.changes: list[tuple[float, str, object, object]] = []
-        for event in ticket.events:
+        change_kinds = policy.change_kinds
+        events = ticket.events
+        first = events[0]
+        status = first.status_after
+        statuses = [(first.at.timestamp(), status)]
+        agent: list[float] = []
+        customer: list[float] = []
+        resolves: list[float] = []
+        reopens: list[float] = []
+        changes: list[tuple[float, str, object]] = []
+        resolved = _RESOLVED
+        for event in events[1:]:
             t = event.at.timestamp()
             if t > now:
                 break
             kind = event.kind
-            before, after = event.status_before, event.status_after
-            if not self.statuses or after != self.statuses[-1][1]:
-                self.statuses.append((t, after))
+            after = event.status_after
+            if after != status:
+                statuses.append((t, after))
+                if after in resolved:
+                    if status not in resolved:
+                        resolves.append(t)
+                elif status == Status.RESOLVED:
+                    reopens.append(t)
+                status = after
             if kind in agent_kinds:
-                self.agent.append(t)
+                agent.append(t)
             elif kind in customer_kinds:
-                self.customer.append(t)
-            if after in _RESOLVED and before not in _RESOLVED:
-                self.resolves.append(t)
-            elif before == Status.RESOLVED and after not in _RESOLVED:
-                self.reopens.append(t)
-            if "priority" in event.data and kind != "created":
-                self.changes.append((t, "priority", None, event.data["priority"]))
-            if "channel" in event.data and kind != "created":
-                self.changes.append((t, "channel", None, event.data["channel"]))
+                customer.append(t)
+            elif kind in change_kinds:
+                field = change_kinds[kind]
+                changes.append((t, field, event.data[field]))
+        self.statuses = statuses
+        self.visited = frozenset(s for _, s in statuses)
+        self.agent = agent
+        self.customer = customer
+        self.resolves = resolves
+        self.reopens = reopens
+        self.changes = changes
+        self.responses: (
+            tuple[list[tuple[float, float | None]], list[tuple[float, float | None]]] | None
+        ) = None
 
     def as_of(self, end: float, start: float) -> tuple[Ticket, tuple[str, ...]]:
         """The ticket with the priority and channel in force at ``end``, and notes."""
@@ -366,7 +415,7 @@ class _Log:
         first = ticket.events[0].data
         priority, channel = first["priority"], first["channel"]
         notes = []
-        for t, field, _, value in self.changes:
+        for t, field, value in self.changes:
             if t > end:
                 break
             old = priority if field == "priority" else channel
@@ -387,7 +436,7 @@ class _Log:
         self, start: float, end: float, paused_in: frozenset[str]
     ) -> tuple[list[tuple[float, float]], list[tuple[float, float, str]]]:
         """Counting segments and pauses (start, end, status) of [start, end]."""
-        if not paused_in:
+        if paused_in.isdisjoint(self.visited):
             return [(start, end)], []
         segments: list[tuple[float, float]] = []
         pauses: list[tuple[float, float, str]] = []
@@ -396,7 +445,8 @@ class _Log:
         for i, (t, status) in enumerate(statuses):
             a = t if t > start else start
             b = statuses[i + 1][0] if i < last else end
-            b = min(b, end)
+            if b > end:  # noqa: PLR1730 - a plain branch is cheaper than min() here
+                b = end
             if b <= a:
                 continue
             if status in paused_in:
@@ -438,35 +488,50 @@ class _Log:
         return self._response_cycles(metric)
 
     def _response_cycles(self, metric: Metric) -> list[tuple[float, float | None]]:
+        if self.responses is None:
+            self.responses = self._both_response_cycles()
+        return self.responses[0] if metric is Metric.NEXT_RESPONSE else self.responses[1]
+
+    def _both_response_cycles(  # noqa: PLR0912 - one walk, two metrics, read top to bottom
+        self,
+    ) -> tuple[list[tuple[float, float | None]], list[tuple[float, float | None]]]:
+        """NEXT_RESPONSE and PERIODIC_UPDATE cycles, in one walk over the merged marks."""
         marks: list[tuple[float, int]] = [(t, 0) for t in self.agent]
         marks += [(t, 1) for t in self.customer]
         marks += [(t, 2) for t in self.resolves]
         marks += [(t, 3) for t in self.reopens]
         marks.sort()
-        out: list[tuple[float, float | None]] = []
-        running: float | None = None
-        replied = False
-        resolved = False
+        nr: list[tuple[float, float | None]] = []
+        pu: list[tuple[float, float | None]] = []
+        nr_start: float | None = None
+        pu_start: float | None = None
+        replied = resolved = False
         for t, what in marks:
-            if what == 0:  # agent reply
-                if running is not None:
-                    out.append((running, t))
-                    running = None
+            if what == 0:  # agent reply: answers the customer, and is an update
+                if nr_start is not None:
+                    nr.append((nr_start, t))
+                    nr_start = None
+                if pu_start is not None:
+                    pu.append((pu_start, t))
+                pu_start = None if resolved else t
                 replied = True
-                if metric is Metric.PERIODIC_UPDATE and not resolved:
-                    running = t
-            elif what == 1:  # customer message
-                if metric is Metric.NEXT_RESPONSE and replied and running is None:
-                    running = t
-            elif what == 2:  # resolved
+            elif what == 1:  # customer message: waits for the next response
+                if replied and nr_start is None:
+                    nr_start = t
+            elif what == 2:  # resolved: nothing is owed any more
                 resolved = True
-                if running is not None:
-                    out.append((running, t))
-                    running = None
-            else:  # reopened
+                if nr_start is not None:
+                    nr.append((nr_start, t))
+                    nr_start = None
+                if pu_start is not None:
+                    pu.append((pu_start, t))
+                    pu_start = None
+            else:  # reopened: updates are owed again
                 resolved = False
-                if metric is Metric.PERIODIC_UPDATE and running is None:
-                    running = t
-        if running is not None:
-            out.append((running, None))
-        return out
+                if pu_start is None:
+                    pu_start = t
+        if nr_start is not None:
+            nr.append((nr_start, None))
+        if pu_start is not None:
+            pu.append((pu_start, None))
+        return nr, pu

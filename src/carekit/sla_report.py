@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from carekit._fast import slot_setters
 from carekit.duration import format_duration
 
 if TYPE_CHECKING:
@@ -76,7 +77,6 @@ class SlaClock:
         cycle: 1 for the first cycle of the metric, 2 for the next, ...
         state: RUNNING, PAUSED, MET or BREACHED.
         target_source: which key of the policy gave the target (e.g. ``"email/high"``).
-        pauses: the pauses inside the cycle.
         notes: changes that re-read the target (priority, channel).
     """
 
@@ -93,8 +93,17 @@ class SlaClock:
     _paused: float
     _now: float
     _segments: tuple[tuple[float, float], ...] = attrs.field(repr=False)
-    pauses: tuple[Pause, ...] = ()
+    # (start, end or None while it lasts, status, working seconds)
+    _pause_spans: tuple[tuple[float, float | None, str, float], ...] = attrs.field(repr=False)
     notes: tuple[str, ...] = ()
+
+    @property
+    def pauses(self) -> tuple[Pause, ...]:
+        """The pauses inside the cycle, oldest first."""
+        return tuple(
+            Pause(_dt(a), None if b is None else _dt(b), status, timedelta(seconds=w))
+            for a, b, status, w in self._pause_spans
+        )
 
     @property
     def started_at(self) -> datetime:
@@ -263,3 +272,45 @@ class SlaReport(Mapping[Metric, SlaClock]):
         for clock in self.all_clocks():
             lines.extend(clock.explain())
         return "\n".join(lines)
+
+
+_CLOCK_SETTERS = slot_setters(SlaClock)
+
+
+def new_clock(  # noqa: PLR0917 - positional on purpose: the hot path
+    metric: Metric,
+    target: Target,
+    cycle: int,
+    state: ClockState,
+    calendar: BusinessCalendar,
+    target_source: str,
+    start: float,
+    stop: float | None,
+    due: float,
+    elapsed: float,
+    paused: float,
+    now: float,
+    segments: tuple[tuple[float, float], ...],
+    pause_spans: tuple[tuple[float, float | None, str, float], ...],
+    notes: tuple[str, ...],
+) -> SlaClock:
+    """Build a :class:`SlaClock` from its fields, skipping attrs' ``__init__``."""
+    clock = object.__new__(SlaClock)
+    (s_metric, s_target, s_cycle, s_state, s_calendar, s_source, s_start, s_stop, s_due,
+     s_elapsed, s_paused, s_now, s_segments, s_spans, s_notes) = _CLOCK_SETTERS  # fmt: skip
+    s_metric(clock, metric)
+    s_target(clock, target)
+    s_cycle(clock, cycle)
+    s_state(clock, state)
+    s_calendar(clock, calendar)
+    s_source(clock, target_source)
+    s_start(clock, start)
+    s_stop(clock, stop)
+    s_due(clock, due)
+    s_elapsed(clock, elapsed)
+    s_paused(clock, paused)
+    s_now(clock, now)
+    s_segments(clock, segments)
+    s_spans(clock, pause_spans)
+    s_notes(clock, notes)
+    return clock
