@@ -75,6 +75,18 @@ def test_the_example_calendar_means_its_hours() -> None:
         ('[calendars.c]\ntimezone = "Mars/Base"\nhours = {}', "calendars.c", "Mars/Base"),
         ('[selector]\ndefault = "ghost"', "selector.default", "ghost"),
         ("[extras]\nx = 1", "extras", {"x": 1}),
+        ("[policies.p]\nlunch = 1", "policies.p.lunch", 1),
+        ("[calendars.c]\nshifts = 2\nhours = {}", "calendars.c.shifts", 2),
+        (
+            '[policies.p.targets]\nresolution = { duration = "2h", grace = "1h" }',
+            "policies.p.targets.resolution.grace",
+            "1h",
+        ),
+        (
+            '[policies.p]\n[selector]\nrules = [{ policy = "p", colour = "red" }]',
+            "selector.rules[0].colour",
+            "red",
+        ),
     ],
 )
 def test_each_error_names_its_key_path_and_value(toml: str, path: str, value: object) -> None:

@@ -118,6 +118,13 @@ class _Reader:
     def fail(self, path: str, value: object, problem: str) -> None:
         self.errors.append(PolicyError(path, value, problem))
 
+    def only(self, spec: Mapping[str, Any], path: str, what: str, known: set[str]) -> None:
+        """Report every key of ``spec`` that is not one of ``known``."""
+        for key in spec:
+            if key not in known:
+                names = ", ".join(sorted(known))
+                self.fail(f"{path}.{key}", spec[key], f"is not a {what} field ({names})")
+
     def table(self, value: object, path: str) -> Mapping[str, Any]:
         if isinstance(value, Mapping):
             return value
@@ -148,14 +155,12 @@ class _Reader:
         return PolicySet(calendars, policies, selector)
 
     def calendar(self, spec: Mapping[str, Any], path: str, name: str) -> BusinessCalendar | None:
-        known = {"timezone", "hours", "holidays", "country_holidays", "overrides", "name"}
-        for key in spec:
-            if key not in known:
-                self.fail(
-                    f"{path}.{key}",
-                    spec[key],
-                    f"is not a calendar field ({', '.join(sorted(known))})",
-                )
+        self.only(
+            spec,
+            path,
+            "calendar",
+            {"timezone", "hours", "holidays", "country_holidays", "overrides", "name"},
+        )
         holidays = list(spec.get("holidays", []))
         country = spec.get("country_holidays")
         if country is not None:
@@ -188,14 +193,7 @@ class _Reader:
         name: str,
         calendars: Mapping[str, BusinessCalendar],
     ) -> SlaPolicy | None:
-        known = {"calendar", "warn_at", "reopen", "pause_on", "targets"}
-        for key in spec:
-            if key not in known:
-                self.fail(
-                    f"{path}.{key}",
-                    spec[key],
-                    f"is not a policy field ({', '.join(sorted(known))})",
-                )
+        self.only(spec, path, "policy", {"calendar", "warn_at", "reopen", "pause_on", "targets"})
         calendar = self.calendar_ref(spec.get("calendar"), f"{path}.calendar", calendars)
         warn_at = self.warn_at(spec.get("warn_at", [0.75]), f"{path}.warn_at")
         targets: dict[TargetKey, Target] = {}
@@ -284,13 +282,7 @@ class _Reader:
     ) -> Target | None:
         calendar = None
         if isinstance(value, Mapping):
-            for key in value:
-                if key not in {"duration", "warn_at", "calendar"}:
-                    self.fail(
-                        f"{path}.{key}",
-                        value[key],
-                        "is not a target field (duration, warn_at, calendar)",
-                    )
+            self.only(value, path, "target", {"duration", "warn_at", "calendar"})
             warn_at = self.warn_at(value.get("warn_at", list(warn_at)), f"{path}.warn_at")
             calendar = self.calendar_ref(value.get("calendar"), f"{path}.calendar", calendars)
             path, value = f"{path}.duration", value.get("duration")
@@ -338,13 +330,7 @@ class _Reader:
         tiers = _strings(rule.get("tier"))
         channels = _strings(rule.get("channel"))
         priorities = _strings(rule.get("priority"))
-        for key in rule:
-            if key not in {"name", "policy", "tier", "channel", "priority"}:
-                self.fail(
-                    f"{path}.{key}",
-                    rule[key],
-                    "is not a rule field (name, policy, tier, channel, priority)",
-                )
+        self.only(rule, path, "rule", {"name", "policy", "tier", "channel", "priority"})
         bad = [c for c in channels if c not in _CHANNELS] + [
             p for p in priorities if p not in _PRIORITIES
         ]
