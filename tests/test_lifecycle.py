@@ -34,11 +34,14 @@ TABLE: dict[str, dict[Status, Status]] = {
     "add_note": {s: s for s in Status if s is not S.CLOSED},
     # not in the first table: added so that SLA targets follow a channel change
     "set_channel": {s: s for s in Status if s is not S.CLOSED},
+    # records a fired escalation (issue 4), so that a restart never fires it again
+    "escalate": {s: s for s in Status if s is not S.CLOSED},
 }
 DATA: dict[str, dict[str, Any]] = {
     "assign": {"agent": "ana"},
     "set_priority": {"priority": Priority.HIGH},
     "set_channel": {"channel": "email"},
+    "escalate": {"key": "T/level/metric/1"},
 }
 CELLS = [(trigger, status) for trigger in TABLE for status in Status]
 

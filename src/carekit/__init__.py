@@ -6,7 +6,26 @@ The public names are listed here; everything else is private.
 from carekit.calendar import BusinessCalendar
 from carekit.clock import SystemClock
 from carekit.country_holidays import country_holidays
+from carekit.desk import Desk
 from carekit.duration import format_duration, parse_duration
+from carekit.escalation import (
+    Action,
+    AfterBreach,
+    AtBreach,
+    Before,
+    Decision,
+    EscalationLevel,
+    EscalationPolicy,
+    Firing,
+    Idle,
+    InformCustomer,
+    Notify,
+    RaisePriority,
+    Reassign,
+    Reopened,
+    Trigger,
+    fired_keys,
+)
 from carekit.exceptions import (
     CalendarError,
     CarekitError,
@@ -22,7 +41,7 @@ from carekit.exceptions import (
 from carekit.lifecycle import Lifecycle, TransitionSpec
 from carekit.model import Channel, Customer, Priority, Status, Ticket, TicketEvent
 from carekit.policy_file import PolicyFileError, PolicySet, load_policies, loads_policies
-from carekit.protocols import Clock, TicketStore
+from carekit.protocols import Clock, CustomerDirectory, EscalationHandler, TicketStore
 from carekit.selector import PolicyRule, PolicySelector, Selection
 from carekit.sla import DEFAULT_PAUSE_ON, SlaPolicy, Target, TargetKey
 from carekit.sla_report import ClockState, Metric, Pause, SlaClock, SlaReport
@@ -59,8 +78,28 @@ __all__ = [
     "PolicySet",
     "load_policies",
     "loads_policies",
-    # protocols and the default clock
+    # escalation
+    "Action",
+    "AfterBreach",
+    "AtBreach",
+    "Before",
+    "Decision",
+    "EscalationLevel",
+    "EscalationPolicy",
+    "Firing",
+    "Idle",
+    "InformCustomer",
+    "Notify",
+    "RaisePriority",
+    "Reassign",
+    "Reopened",
+    "Trigger",
+    "fired_keys",
+    # the shell, protocols and the default clock
+    "Desk",
     "Clock",
+    "CustomerDirectory",
+    "EscalationHandler",
     "SystemClock",
     "TicketStore",
     # errors

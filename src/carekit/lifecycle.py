@@ -90,6 +90,12 @@ class _Graph:
 Converter = Callable[[Any], Any]
 
 
+def _key(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidValue("key", value, "an escalation key, a non-empty string")
+    return value
+
+
 def _agent(value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidValue("agent", value, "an agent id, a non-empty string")
@@ -119,6 +125,7 @@ class Lifecycle:
     set_priority      any but closed                              unchanged (priority=...)
     set_channel       any but closed                              unchanged (channel=...)
     add_note          any but closed (internal, not a response)   unchanged
+    escalate          any but closed (records a fired escalation) unchanged (key=...)
     ================  ==========================================  =========================
 
     >>> from datetime import datetime, timezone
@@ -178,6 +185,7 @@ class Lifecycle:
             {"trigger": "set_priority", "source": live, "dest": "="},
             {"trigger": "set_channel", "source": live, "dest": "="},
             {"trigger": "add_note", "source": live, "dest": "="},
+            {"trigger": "escalate", "source": live, "dest": "="},
         ]
 
     @classmethod
@@ -190,9 +198,10 @@ class Lifecycle:
             "assign": {"agent": _agent},
             "set_priority": {"priority": as_priority},
             "set_channel": {"channel": as_channel},
+            "escalate": {"key": _key},
         }
 
-    def effects(self, ticket: Ticket, event: TicketEvent) -> Mapping[str, Any]:  # noqa: ARG002
+    def effects(self, ticket: Ticket, event: TicketEvent) -> Mapping[str, Any]:
         """Return the ticket fields an event changes besides ``status``.
 
         Override to make your own triggers change fields (call ``super()``);

@@ -31,6 +31,7 @@ __all__ = [
     "TicketEvent",
     "as_channel",
     "as_priority",
+    "as_status",
     "new_event",
     "new_ticket",
 ]
@@ -80,7 +81,7 @@ class Status(enum.StrEnum):
 _STATUS_BY_VALUE: dict[str, str] = {s.value: s for s in Status}
 
 
-def _as_status(value: str) -> str:
+def as_status(value: str) -> str:
     """Map a built-in status's value to its member; leave a host's own state as it is."""
     if not isinstance(value, str) or not value:
         raise InvalidValue("status", value, "a Status or a non-empty state name")
@@ -146,8 +147,8 @@ class TicketEvent:
     kind: str
     at: datetime = attrs.field(converter=_at)
     actor: str | None = None
-    status_before: str = attrs.field(default=Status.NEW, converter=_as_status)
-    status_after: str = attrs.field(default=Status.NEW, converter=_as_status)
+    status_before: str = attrs.field(default=Status.NEW, converter=as_status)
+    status_after: str = attrs.field(default=Status.NEW, converter=as_status)
     data: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_frozen_data, hash=False, repr=lambda d: repr(dict(d))
     )
@@ -244,7 +245,7 @@ class Ticket:
     priority: Priority = attrs.field(converter=as_priority)
     customer_id: str
     created_at: datetime = attrs.field(converter=_created_at)
-    status: str = attrs.field(default=Status.NEW, converter=_as_status)
+    status: str = attrs.field(default=Status.NEW, converter=as_status)
     assignee: str | None = None
     tags: frozenset[str] = attrs.field(factory=frozenset, converter=_tags)
     events: tuple[TicketEvent, ...] = attrs.field(factory=tuple, converter=_events, repr=False)

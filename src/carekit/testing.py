@@ -5,14 +5,24 @@ These are public and supported: use them to test your own code built on carekit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+import heapq
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from carekit._time import to_utc
 from carekit.exceptions import ConcurrentUpdate, InvalidValue, TicketNotFound
-from carekit.model import Ticket
+from carekit.model import Customer, Ticket
 
-__all__ = ["InMemoryTicketStore", "ManualClock"]
+if TYPE_CHECKING:
+    from carekit.escalation import Decision
+
+__all__ = [
+    "InMemoryDirectory",
+    "InMemoryTicketStore",
+    "ManualClock",
+    "RecordingHandler",
+]
 
 
 class ManualClock:
@@ -44,10 +54,16 @@ class ManualClock:
 
 
 class InMemoryTicketStore:
-    """A :class:`~carekit.protocols.TicketStore` in a dict, for tests and examples."""
+    """A :class:`~carekit.protocols.TicketStore` in a dict, with a heap as its due index.
+
+    ``due`` costs in proportion to what is due (plus a logarithm), not to what
+    is stored: entries superseded by a later save are skipped lazily.
+    """
 
     def __init__(self) -> None:
         self._tickets: dict[str, Ticket] = {}
+        self._due: dict[str, float] = {}
+        self._heap: list[tuple[float, str]] = []
 
     def get(self, ticket_id: str) -> Ticket:
         """Return the ticket or raise :class:`~carekit.TicketNotFound`."""
@@ -56,13 +72,54 @@ class InMemoryTicketStore:
         except KeyError:
             raise TicketNotFound(ticket_id) from None
 
-    def save(self, ticket: Ticket, *, expected_version: int) -> None:
+    def save(
+        self, ticket: Ticket, *, expected_version: int, due_at: datetime | None = None
+    ) -> None:
         """Store ``ticket`` if the stored version is ``expected_version`` (0: new)."""
         current = self._tickets.get(ticket.id)
         actual = current.version if current is not None else 0
         if actual != expected_version:
             raise ConcurrentUpdate(ticket.id, expected_version, actual)
         self._tickets[ticket.id] = ticket
+        if due_at is None:
+            self._due.pop(ticket.id, None)
+        else:
+            at = to_utc(due_at, "due_at").timestamp()
+            if self._due.get(ticket.id) != at:
+                self._due[ticket.id] = at
+                heapq.heappush(self._heap, (at, ticket.id))
+        if len(self._heap) > 2 * len(self._due) + 64:
+            self._heap = [(at, tid) for tid, at in self._due.items()]
+            heapq.heapify(self._heap)
+
+    def load(self, tickets: Iterable[tuple[Ticket, datetime | None]]) -> None:
+        """Bulk-insert new tickets with their due instants (for set-ups and benchmarks)."""
+        for ticket, due_at in tickets:
+            self._tickets[ticket.id] = ticket
+            if due_at is not None:
+                self._due[ticket.id] = due_at.timestamp()
+        self._heap = [(at, tid) for tid, at in self._due.items()]
+        heapq.heapify(self._heap)
+
+    def due(self, now: datetime, limit: int | None = None) -> list[str]:
+        """Ids due at or before ``now``, earliest first; they stay due until saved again."""
+        cutoff = to_utc(now, "now").timestamp()
+        heap, current = self._heap, self._due
+        taken: list[tuple[float, str]] = []
+        ids: list[str] = []
+        while heap and heap[0][0] <= cutoff and (limit is None or len(ids) < limit):
+            at, tid = heapq.heappop(heap)
+            if current.get(tid) == at and (not ids or ids[-1] != tid):
+                ids.append(tid)
+                taken.append((at, tid))
+        for entry in taken:
+            heapq.heappush(heap, entry)
+        return ids
+
+    def due_at(self, ticket_id: str) -> datetime | None:
+        """The due instant recorded for ``ticket_id``, if any."""
+        at = self._due.get(ticket_id)
+        return None if at is None else datetime.fromtimestamp(at, UTC)
 
     def __iter__(self) -> Iterator[Ticket]:
         """Iterate over the stored tickets in the order they were first saved."""
@@ -70,3 +127,40 @@ class InMemoryTicketStore:
 
     def __len__(self) -> int:
         return len(self._tickets)
+
+
+class InMemoryDirectory:
+    """A :class:`~carekit.protocols.CustomerDirectory` over a dict."""
+
+    def __init__(self, customers: Iterable[Customer] = ()) -> None:
+        self.customers = {c.id: c for c in customers}
+
+    def get(self, customer_id: str) -> Customer | None:
+        """The customer, or ``None``."""
+        return self.customers.get(customer_id)
+
+    def add(self, customer: Customer) -> None:
+        """Add or replace a customer."""
+        self.customers[customer.id] = customer
+
+
+class RecordingHandler:
+    """An :class:`~carekit.protocols.EscalationHandler` that records what it is handed.
+
+    ``fail_times`` makes it raise that many times first (to test retries);
+    ``seen`` de-duplicates on the decision's key, as a real handler must.
+    """
+
+    def __init__(self, fail_times: int = 0) -> None:
+        self.fail_times = fail_times
+        self.handled: list[Decision] = []
+        self.seen: set[str] = set()
+
+    def handle(self, decision: Decision, ticket: Ticket) -> None:
+        """Record ``decision`` (once per key), or raise while failures are left."""
+        if self.fail_times > 0:
+            self.fail_times -= 1
+            raise RuntimeError("handler failed on purpose")
+        if decision.key not in self.seen:
+            self.seen.add(decision.key)
+            self.handled.append(decision)

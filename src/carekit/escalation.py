@@ -1,0 +1,356 @@
+"""Escalation: warnings before a breach and levels after it, as decisions.
+
+Theory of operation
+-------------------
+An :class:`EscalationPolicy` is an ordered list of :class:`EscalationLevel`.
+Each level has a trigger (``when``) that, given a ticket and its SLA report,
+names the instant it fires and the *cycle* it belongs to; an optional
+condition on the ticket and customer; and actions for the host.
+
+``decide(ticket, report, now=..., fired=...)`` returns a :class:`Decision` for
+every level whose instant has come and whose key is not in ``fired``. A key is
+``ticket/level/metric/cycle``, so a level fires at most once per SLA cycle: a
+priority change moves the instant but not the key; a new customer message or
+a reopen opens a new cycle of the metrics it restarts (and a new key); a
+resolved (stopped) or paused clock fires nothing. ``next_due`` gives the
+earliest instant at which ``decide`` could return something new, so that the
+shell only looks at tickets that are due. Both are pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+import attrs
+
+from carekit.calendar import BusinessCalendar
+from carekit.exceptions import InvalidValue
+from carekit.model import Customer, Priority, Status, Ticket
+from carekit.sla_report import ClockState, Metric, SlaReport
+
+__all__ = [
+    "Action",
+    "AfterBreach",
+    "AtBreach",
+    "Before",
+    "Decision",
+    "EscalationLevel",
+    "EscalationPolicy",
+    "Idle",
+    "InformCustomer",
+    "Notify",
+    "RaisePriority",
+    "Reassign",
+    "Reopened",
+    "Trigger",
+    "fired_keys",
+]
+
+ESCALATED = "escalate"
+"""The lifecycle trigger that records a fired escalation on the ticket."""
+
+
+# -- actions ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Action:
+    """Something the host (or the desk) carries out. Subclass to add your own."""
+
+
+@attrs.frozen
+class Notify(Action):
+    """Tell someone (a role such as ``"supervisor"`` or an address) using a template."""
+
+    recipient: str
+    template: str = "escalation"
+
+
+@attrs.frozen
+class Reassign(Action):
+    """Move the ticket to a team or tier; the desk applies it as an ``assign``."""
+
+    to: str
+
+
+@attrs.frozen
+class RaisePriority(Action):
+    """Raise the ticket's priority to ``to``, or one step when ``None``; the desk applies it."""
+
+    to: Priority | None = None
+
+    def target(self, current: Priority) -> Priority:
+        """The priority to set, from the ticket's ``current`` one (never lower)."""
+        if self.to is not None:
+            return max(self.to, current)
+        return Priority(min(current + 1, Priority.URGENT))
+
+
+@attrs.frozen
+class InformCustomer(Action):
+    """Tell the customer the new estimated time (the template gets ``eta``)."""
+
+    template: str = "eta_notice"
+
+
+# -- triggers --------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Firing:
+    """When a trigger fires for the current cycle: the instant and the cycle's id."""
+
+    at: datetime
+    metric: str
+    cycle: int
+
+
+class Trigger:
+    """When a level fires. Subclass and implement :meth:`firing` for your own."""
+
+    def firing(self, ticket: Ticket, report: SlaReport) -> Firing | None:
+        """The instant and cycle at which this trigger fires now, or ``None`` (nothing pending)."""
+        raise NotImplementedError
+
+
+def _live(report: SlaReport, metric: Metric) -> ClockState | None:
+    if metric not in report:
+        return None
+    clock = report[metric]
+    return clock.state if clock.running and clock.state is not ClockState.PAUSED else None
+
+
+@attrs.frozen
+class Before(Trigger):
+    """Fires before a metric's deadline: at ``fraction`` of the target, or ``lead`` before it.
+
+    ``lead`` is working time in the target's calendar. Give one of the two.
+    """
+
+    metric: Metric
+    fraction: float | None = None
+    lead: timedelta | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.fraction is not None and self.lead is not None:
+            raise InvalidValue("lead", self.lead, "either a fraction or a lead, not both")
+        if self.fraction is None and self.lead is None:
+            object.__setattr__(self, "fraction", 0.75)
+        if self.fraction is not None and not 0 < self.fraction < 1:
+            raise InvalidValue("fraction", self.fraction, "a fraction between 0 and 1")
+
+    def firing(self, ticket: Ticket, report: SlaReport) -> Firing | None:
+        """At the fraction (or the lead before the deadline) of the live cycle."""
+        if _live(report, self.metric) is None:
+            return None
+        clock = report[self.metric]
+        target = clock.target.duration
+        at = target * self.fraction if self.fraction is not None else target - (self.lead or target)
+        return Firing(clock.instant_at(max(at, timedelta(0))), self.metric, clock.cycle)
+
+
+@attrs.frozen
+class AtBreach(Trigger):
+    """Fires when the metric's live cycle breaches."""
+
+    metric: Metric
+
+    def firing(self, ticket: Ticket, report: SlaReport) -> Firing | None:
+        """At the deadline of the live cycle."""
+        if _live(report, self.metric) is None:
+            return None
+        clock = report[self.metric]
+        return Firing(clock.due_at, self.metric, clock.cycle)
+
+
+@attrs.frozen
+class AfterBreach(Trigger):
+    """Fires ``delay`` of working time after the metric's live cycle breached."""
+
+    metric: Metric
+    delay: timedelta
+
+    def firing(self, ticket: Ticket, report: SlaReport) -> Firing | None:
+        """At the deadline plus ``delay`` of counted working time."""
+        if _live(report, self.metric) is None:
+            return None
+        clock = report[self.metric]
+        return Firing(
+            clock.instant_at(clock.target.duration + self.delay), self.metric, clock.cycle
+        )
+
+
+@attrs.frozen
+class Idle(Trigger):
+    """Fires when no agent has acted for ``duration`` of working time while the ticket is live.
+
+    Agent activity is an event of one of ``kinds``; only statuses in
+    ``statuses`` count as idle (waiting on the customer is not idleness).
+    """
+
+    duration: timedelta
+    calendar: BusinessCalendar | None = attrs.field(default=None, eq=False)
+    kinds: frozenset[str] = frozenset({"agent_reply", "add_note", "assign"})
+    statuses: frozenset[str] = frozenset({Status.NEW, Status.OPEN})
+
+    def firing(self, ticket: Ticket, report: SlaReport) -> Firing | None:
+        """``duration`` after the last agent activity (or the creation)."""
+        if ticket.status not in self.statuses:
+            return None
+        since = next(
+            (e.at for e in reversed(ticket.events) if e.kind in self.kinds), ticket.created_at
+        )
+        calendar = self.calendar or BusinessCalendar.always_open()
+        return Firing(calendar.add(since, self.duration), "idle", int(since.timestamp()))
+
+
+@attrs.frozen
+class Reopened(Trigger):
+    """Fires when the ticket is reopened for the ``times``-th time."""
+
+    times: int = 2
+
+    def firing(self, ticket: Ticket, report: SlaReport) -> Firing | None:
+        """At the reopen that reaches ``times``, if it happened and the ticket is live."""
+        reopens = [
+            e.at
+            for e in ticket.events
+            if e.status_before == Status.RESOLVED and e.status_after not in _DONE
+        ]
+        if len(reopens) < self.times or ticket.status in _DONE:
+            return None
+        return Firing(reopens[self.times - 1], "reopened", self.times)
+
+
+_DONE = frozenset({Status.RESOLVED, Status.CLOSED})
+
+# -- levels, decisions, policy --------------------------------------------------------
+
+Condition = Callable[[Ticket, Customer | None], bool]
+
+
+@attrs.frozen
+class EscalationLevel:
+    """A named step: when it fires, on which tickets, and what to do.
+
+    Attributes:
+        name: unique within the policy; part of every decision's key.
+        when: the trigger.
+        actions: what the host (or the desk) does when it fires.
+        condition: an optional predicate on ticket and customer (e.g. VIP only).
+    """
+
+    name: str
+    when: Trigger = attrs.field(eq=False)
+    actions: tuple[Action, ...] = attrs.field(converter=tuple)
+    condition: Condition | None = attrs.field(default=None, eq=False)
+
+    def applies(self, ticket: Ticket, customer: Customer | None) -> bool:
+        """Whether this level concerns ``ticket`` (the hook for subclasses)."""
+        return self.condition is None or self.condition(ticket, customer)
+
+
+@attrs.frozen
+class Decision:
+    """A level that fired: what to do, for which ticket, under which idempotency key.
+
+    Attributes:
+        key: ``ticket/level/metric/cycle``; the same firing always has the same key.
+        ticket_id: the ticket.
+        level: the level's name.
+        metric: the metric (or ``"idle"``, ``"reopened"``).
+        cycle: the cycle it fired in.
+        due_at: when it was due.
+        actions: what to do.
+    """
+
+    key: str
+    ticket_id: str
+    level: str
+    metric: str
+    cycle: int
+    due_at: datetime
+    actions: tuple[Action, ...]
+
+
+def fired_keys(ticket: Ticket) -> frozenset[str]:
+    """The keys of the escalations recorded on ``ticket`` (its ``escalate`` events)."""
+    return frozenset(e.data["key"] for e in ticket.events if e.kind == ESCALATED)
+
+
+class EscalationPolicy:
+    """Ordered escalation levels, evaluated purely against a ticket and its SLA report.
+
+    >>> from datetime import UTC
+    >>> from carekit import SlaPolicy
+    >>> policy = EscalationPolicy([
+    ...     EscalationLevel("warn", Before(Metric.FIRST_RESPONSE, 0.75), [Notify("team_lead")]),
+    ...     EscalationLevel("breach", AtBreach(Metric.FIRST_RESPONSE), [Notify("supervisor")]),
+    ... ])
+    >>> rang = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    >>> call = Ticket.open("C-1", channel="phone", customer_id="c", at=rang)
+    >>> report = SlaPolicy.default().evaluate(call, now=rang + timedelta(seconds=23))
+    >>> [d.key for d in policy.decide(call, report, now=rang + timedelta(seconds=23))]
+    ['C-1/warn/first_response/1']
+    >>> policy.next_due(call, report, fired={"C-1/warn/first_response/1"}).isoformat()
+    '2026-03-02T09:00:30+00:00'
+    """
+
+    def __init__(self, levels: Sequence[EscalationLevel]) -> None:
+        names = [level.name for level in levels]
+        if len(set(names)) != len(names):
+            raise InvalidValue("levels", names, "levels with unique names")
+        self.levels = tuple(levels)
+
+    def pending(
+        self,
+        ticket: Ticket,
+        report: SlaReport,
+        *,
+        fired: frozenset[str] | set[str] | None = None,
+        customer: Customer | None = None,
+    ) -> list[tuple[EscalationLevel, Firing, str]]:
+        """Every level not yet fired in its current cycle, with its firing and key."""
+        done = fired_keys(ticket) if fired is None else fired
+        out = []
+        for level in self.levels:
+            if not level.applies(ticket, customer):
+                continue
+            firing = level.when.firing(ticket, report)
+            if firing is None:
+                continue
+            key = f"{ticket.id}/{level.name}/{firing.metric}/{firing.cycle}"
+            if key not in done:
+                out.append((level, firing, key))
+        return out
+
+    def decide(
+        self,
+        ticket: Ticket,
+        report: SlaReport,
+        *,
+        now: datetime,
+        fired: frozenset[str] | set[str] | None = None,
+        customer: Customer | None = None,
+    ) -> tuple[Decision, ...]:
+        """The decisions due at ``now`` that were not fired before, in level order."""
+        return tuple(
+            Decision(
+                key, ticket.id, level.name, firing.metric, firing.cycle, firing.at, level.actions
+            )
+            for level, firing, key in self.pending(ticket, report, fired=fired, customer=customer)
+            if firing.at <= now
+        )
+
+    def next_due(
+        self,
+        ticket: Ticket,
+        report: SlaReport,
+        *,
+        fired: frozenset[str] | set[str] | None = None,
+        customer: Customer | None = None,
+    ) -> datetime | None:
+        """The earliest instant at which :meth:`decide` has something new, or ``None``."""
+        pending = self.pending(ticket, report, fired=fired, customer=customer)
+        return min((firing.at for _, firing, _ in pending), default=None)

@@ -1,0 +1,1 @@
+"""Durable stores (standard library only). See :mod:`carekit.stores.sqlite`."""
