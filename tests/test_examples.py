@@ -23,7 +23,7 @@ def run_example(name: str) -> dict[str, object]:
 
 def test_every_example_is_covered() -> None:
     """A new example gets a test here."""
-    tested = {"quickstart.py", "custom_lifecycle.py"}
+    tested = {"quickstart.py", "custom_lifecycle.py", "custom_escalation.py"}
     assert tested == {p.name for p in EXAMPLES.glob("*.py")}
 
 
@@ -49,3 +49,16 @@ def test_custom_lifecycle(capsys: pytest.CaptureFixture[str]) -> None:
     assert "waiting_on_vendor" in [e.status_after for e in ticket.events]
     assert "refused: refused by a guard" in out
     assert "vendor_reply" in out
+
+
+def test_custom_escalation(capsys: pytest.CaptureFixture[str]) -> None:
+    """The custom trigger fires for the VIP only; the custom action reaches the handler."""
+    handler = run_example("custom_escalation.py")["main"]()  # type: ignore[operator]
+    keys = sorted(handler.done)
+    assert ["T-1/breach/resolution/1", "T-2/breach/resolution/1"] == [
+        k for k in keys if "breach" in k
+    ]
+    [stuck] = [k for k in keys if "stuck" in k]
+    assert stuck.startswith("T-1/vip stuck/pending/")
+    assert ["page on_call_lead about T-1"] == handler.done[stuck]
+    assert ["incident (major) for T-2"] == handler.done["T-2/breach/resolution/1"]

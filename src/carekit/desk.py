@@ -70,9 +70,9 @@ class Desk:
         directory: CustomerDirectory | None = None,
     ) -> None:
         self.store = store
-        self.clock = clock or SystemClock()
-        self.lifecycle = lifecycle or Lifecycle()
-        policies = policies or SlaPolicy.default()
+        self.clock = clock if clock is not None else SystemClock()
+        self.lifecycle = lifecycle if lifecycle is not None else Lifecycle()
+        policies = policies if policies is not None else SlaPolicy.default()
         self.selector = (
             policies if isinstance(policies, PolicySelector) else PolicySelector([], policies)
         )

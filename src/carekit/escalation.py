@@ -19,7 +19,7 @@ shell only looks at tickets that are due. Both are pure.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 import attrs
@@ -230,6 +230,10 @@ _DONE = frozenset({Status.RESOLVED, Status.CLOSED})
 Condition = Callable[[Ticket, Customer | None], bool]
 
 
+def _actions(value: Iterable[Action]) -> tuple[Action, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class EscalationLevel:
     """A named step: when it fires, on which tickets, and what to do.
@@ -243,7 +247,7 @@ class EscalationLevel:
 
     name: str
     when: Trigger = attrs.field(eq=False)
-    actions: tuple[Action, ...] = attrs.field(converter=tuple)
+    actions: tuple[Action, ...] = attrs.field(converter=_actions)
     condition: Condition | None = attrs.field(default=None, eq=False)
 
     def applies(self, ticket: Ticket, customer: Customer | None) -> bool:

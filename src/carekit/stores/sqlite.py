@@ -89,9 +89,9 @@ class SqliteTicketStore:
 
     def _migrate(self) -> None:
         db = self._db
+        db.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")  # idempotent
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.executescript("SAVEPOINT schema;" + _SCHEMA + "RELEASE schema;")
             row = db.execute("SELECT value FROM carekit_meta WHERE key='schema_version'").fetchone()
             found = int(row[0]) if row else 0
             if found > SCHEMA_VERSION:

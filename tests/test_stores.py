@@ -1,0 +1,159 @@
+"""One contract, two stores: the in-memory fake and the SQLite store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from carekit import (
+    ConcurrentUpdate,
+    InvalidValue,
+    Lifecycle,
+    Priority,
+    Ticket,
+    TicketNotFound,
+    TicketStore,
+)
+from carekit.stores.sqlite import SchemaError, SqliteTicketStore
+from carekit.testing import InMemoryTicketStore
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+L = Lifecycle()
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TicketStore]:
+    if request.param == "memory":
+        yield InMemoryTicketStore()
+    else:
+        sqlite = SqliteTicketStore(tmp_path / "desk.sqlite3")
+        yield sqlite
+        sqlite.close()
+
+
+def worked(ticket_id: str = "T-1") -> Ticket:
+    t = Ticket.open(
+        ticket_id, channel="email", customer_id="c", at=T0, tags=["refund"], order="A-1"
+    )
+    t = L.apply(t, "assign", at=T0, agent="dewi")
+    t = L.apply(t, "set_priority", at=T0 + timedelta(minutes=1), priority=Priority.HIGH)
+    t = L.apply(
+        t,
+        "add_note",
+        at=T0 + timedelta(minutes=2),
+        actor="dewi",
+        amount=Decimal("50000.00"),
+        when=date(2026, 3, 9),
+        sent=datetime(2026, 3, 2, 9, 3, tzinfo=UTC),
+        pair=(1, "a"),
+    )
+    return L.apply(t, "agent_reply", at=T0 + timedelta(minutes=3))
+
+
+def test_round_trip_is_exact(store: TicketStore) -> None:
+    """A ticket comes back equal: fields, events, event data and their types."""
+    ticket = worked()
+    store.save(ticket, expected_version=0)
+    loaded = store.get("T-1")
+    assert ticket == loaded
+    assert Priority.HIGH is loaded.priority
+    note = loaded.events[3].data
+    assert (Decimal("50000.00"), (1, "a"), date(2026, 3, 9)) == (
+        note["amount"],
+        note["pair"],
+        note["when"],
+    )
+    assert [ticket] == list(store)
+
+
+def test_appending_saves_only_the_new_events(store: TicketStore) -> None:
+    """Saving a later version appends; loading gives the later version."""
+    ticket = Ticket.open("T-1", channel="chat", customer_id="c", at=T0)
+    store.save(ticket, expected_version=0)
+    later = L.apply(store.get("T-1"), "agent_reply", at=T0 + timedelta(seconds=40))
+    store.save(later, expected_version=1)
+    assert later == store.get("T-1")
+
+
+def test_stale_save_raises_and_writes_nothing(store: TicketStore) -> None:
+    """Two writers from version 1: the second gets ConcurrentUpdate, the first stays."""
+    store.save(Ticket.open("T-1", channel="chat", customer_id="c", at=T0), expected_version=0)
+    first = L.apply(store.get("T-1"), "agent_reply", at=T0)
+    second = L.apply(store.get("T-1"), "resolve", at=T0)
+    store.save(first, expected_version=1)
+    with pytest.raises(ConcurrentUpdate) as info:
+        store.save(second, expected_version=1)
+    assert (1, 2) == (info.value.expected, info.value.actual)
+    assert first == store.get("T-1")
+
+
+def test_new_ticket_with_a_taken_id_is_refused(store: TicketStore) -> None:
+    """expected_version=0 means new: a second ticket with the same id is refused."""
+    store.save(Ticket.open("T-1", channel="chat", customer_id="c", at=T0), expected_version=0)
+    with pytest.raises(ConcurrentUpdate):
+        store.save(Ticket.open("T-1", channel="web", customer_id="d", at=T0), expected_version=0)
+    assert "chat" == store.get("T-1").channel
+
+
+def test_unknown_id(store: TicketStore) -> None:
+    """TicketNotFound, also a KeyError."""
+    with pytest.raises(TicketNotFound):
+        store.get("nope")
+
+
+def test_due_index(store: TicketStore) -> None:
+    """due() lists what is due by now, earliest first; a save moves or clears a due."""
+    for i, minutes in enumerate([30, 10, 20, 50]):
+        t = Ticket.open(f"T-{i}", channel="chat", customer_id="c", at=T0)
+        store.save(t, expected_version=0, due_at=T0 + timedelta(minutes=minutes))
+    store.save(Ticket.open("T-x", channel="chat", customer_id="c", at=T0), expected_version=0)
+    assert ["T-1", "T-2", "T-0"] == store.due(T0 + timedelta(minutes=30))
+    assert ["T-1"] == store.due(T0 + timedelta(minutes=30), limit=1)
+    assert ["T-1", "T-2"] == store.due(T0 + timedelta(minutes=30), limit=2)
+    assert ["T-1", "T-2", "T-0"] == store.due(T0 + timedelta(minutes=30))  # due() does not consume
+    store.save(store.get("T-1"), expected_version=1, due_at=T0 + timedelta(hours=5))
+    store.save(store.get("T-2"), expected_version=1, due_at=None)
+    assert ["T-0", "T-3"] == store.due(T0 + timedelta(hours=1))
+    assert ["T-0", "T-3", "T-1"] == store.due(T0 + timedelta(hours=6))
+
+
+def test_bad_event_data_is_refused_before_writing(tmp_path: Path) -> None:
+    """Data the store cannot keep is a typed error, and the store is unchanged."""
+    store = SqliteTicketStore(tmp_path / "d.sqlite3")
+    t = Ticket.open("T-1", channel="chat", customer_id="c", at=T0, blob=object())
+    with pytest.raises(InvalidValue, match="event data"):
+        store.save(t, expected_version=0)
+    with pytest.raises(TicketNotFound):
+        store.get("T-1")
+
+
+def test_sqlite_survives_reopening(tmp_path: Path) -> None:
+    """Another store on the same file sees the tickets and the due index."""
+    path = tmp_path / "desk.sqlite3"
+    first = SqliteTicketStore(path)
+    first.save(worked(), expected_version=0, due_at=T0 + timedelta(hours=1))
+    first.close()
+    second = SqliteTicketStore(path)
+    assert worked() == second.get("T-1")
+    assert ["T-1"] == second.due(T0 + timedelta(hours=2))
+
+
+def test_sqlite_refuses_a_newer_schema(tmp_path: Path) -> None:
+    """A file from a newer carekit is refused with the versions named."""
+    path = tmp_path / "desk.sqlite3"
+    store = SqliteTicketStore(path)
+    store._db.execute("UPDATE carekit_meta SET value = '99' WHERE key = 'schema_version'")
+    store.close()
+    with pytest.raises(SchemaError, match="schema version 99") as info:
+        SqliteTicketStore(path)
+    assert (99, 1) == (info.value.found, info.value.supported)
+
+
+def test_sqlite_uses_wal(tmp_path: Path) -> None:
+    """The file is in WAL mode, so readers do not block the writer."""
+    store = SqliteTicketStore(tmp_path / "desk.sqlite3")
+    assert "wal" == store._db.execute("PRAGMA journal_mode").fetchone()[0]
