@@ -79,7 +79,7 @@ def main() -> ShopHandler:
                 "vip stuck",
                 StuckPending(timedelta(days=2)),
                 [Notify("on_call_lead")],
-                condition=lambda t, c: c is not None and c.tier == "vip",
+                condition=lambda _ticket, c: c is not None and c.tier == "vip",
             ),
             EscalationLevel("breach", AtBreach(Metric.RESOLUTION), [OpenIncident("major")]),
         ]

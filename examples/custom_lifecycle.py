@@ -48,7 +48,7 @@ class ShopLifecycle(Lifecycle):
             {"trigger": "resolve", "source": WAITING_ON_VENDOR, "dest": Status.RESOLVED},
         ]
 
-    def refund_open(self, ticket: Ticket, data: Mapping[str, Any]) -> bool:  # noqa: ARG002
+    def refund_open(self, ticket: Ticket, data: Mapping[str, Any]) -> bool:
         """A guard: true while the ticket's last refund event says it is open."""
         refunds = [e for e in ticket.events if e.kind == "add_note" and "refund" in e.data]
         return bool(refunds) and refunds[-1].data["refund"] == "open"

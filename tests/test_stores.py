@@ -157,3 +157,23 @@ def test_sqlite_uses_wal(tmp_path: Path) -> None:
     """The file is in WAL mode, so readers do not block the writer."""
     store = SqliteTicketStore(tmp_path / "desk.sqlite3")
     assert "wal" == store._db.execute("PRAGMA journal_mode").fetchone()[0]
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_bulk_load(kind: str, tmp_path: Path) -> None:
+    """load() inserts many tickets with their dues; the result reads like saved tickets."""
+    store = InMemoryTicketStore() if kind == "memory" else SqliteTicketStore(tmp_path / "b.sqlite3")
+    tickets = [(worked(f"T-{i}"), T0 + timedelta(minutes=i) if i % 2 else None) for i in range(6)]
+    store.load(tickets)
+    assert worked("T-3") == store.get("T-3")
+    assert ["T-1", "T-3"] == store.due(T0 + timedelta(minutes=4))
+
+
+def test_sqlite_bulk_load_refuses_taken_ids(tmp_path: Path) -> None:
+    """A bulk load that meets a taken id writes nothing."""
+    store = SqliteTicketStore(tmp_path / "b.sqlite3")
+    store.save(worked("T-1"), expected_version=0)
+    with pytest.raises(ConcurrentUpdate):
+        store.load([(worked("T-0"), None), (worked("T-1"), None)])
+    with pytest.raises(TicketNotFound):
+        store.get("T-0")

@@ -88,7 +88,7 @@ class Desk:
         *,
         channel: Channel | str,
         customer_id: str,
-        priority: Priority | int = Priority.NORMAL,
+        priority: Priority | int | str = Priority.NORMAL,
         at: datetime | None = None,
         **data: Any,
     ) -> Ticket:

@@ -268,7 +268,7 @@ class Ticket:
         channel: Channel | str,
         customer_id: str,
         at: datetime,
-        priority: Priority | int = Priority.NORMAL,
+        priority: Priority | int | str = Priority.NORMAL,
         tags: Iterable[str] = (),
         actor: str | None = None,
         **data: Any,

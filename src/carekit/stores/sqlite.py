@@ -10,7 +10,7 @@ and checked when the file is opened.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -137,19 +137,7 @@ class SqliteTicketStore:
     ) -> None:
         """Append the ticket's new events and set its due instant, if the version matches."""
         due = None if due_at is None else to_utc(due_at, "due_at").timestamp()
-        new = [
-            (
-                ticket.id,
-                seq,
-                e.kind,
-                e.at.isoformat(),
-                e.actor,
-                str(e.status_before),
-                str(e.status_after),
-                dumps(e.data),
-            )
-            for seq, e in enumerate(ticket.events[expected_version:], start=expected_version)
-        ]
+        new = _rows(ticket, expected_version)
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -165,6 +153,32 @@ class SqliteTicketStore:
                 (ticket.id, ticket.version, due),
             )
             db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def load(self, tickets: Iterable[tuple[Ticket, datetime | None]]) -> None:
+        """Bulk-insert new tickets with their due instants, in one transaction (imports).
+
+        Raises:
+            ConcurrentUpdate: one of the ids is taken; nothing is written.
+        """
+        rows = []
+        heads = []
+        for ticket, due_at in tickets:
+            heads.append(
+                (ticket.id, ticket.version, None if due_at is None else due_at.timestamp())
+            )
+            rows.extend(_rows(ticket, 0))
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany("INSERT INTO tickets (id, version, next_due_at) VALUES (?, ?, ?)", heads)
+            db.executemany("INSERT INTO ticket_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            db.execute("COMMIT")
+        except sqlite3.IntegrityError as exc:
+            db.execute("ROLLBACK")
+            raise ConcurrentUpdate("(bulk load)", 0, -1) from exc
         except BaseException:
             db.execute("ROLLBACK")
             raise
@@ -193,3 +207,20 @@ class SqliteTicketStore:
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM tickets").fetchone()[0])
+
+
+def _rows(ticket: Ticket, first: int) -> list[tuple[object, ...]]:
+    """The ``ticket_events`` rows of the ticket's events from index ``first`` on."""
+    return [
+        (
+            ticket.id,
+            seq,
+            e.kind,
+            e.at.isoformat(),
+            e.actor,
+            str(e.status_before),
+            str(e.status_after),
+            dumps(e.data),
+        )
+        for seq, e in enumerate(ticket.events[first:], start=first)
+    ]
