@@ -16,12 +16,15 @@ from carekit.model import Customer, Ticket
 
 if TYPE_CHECKING:
     from carekit.escalation import Decision
+    from carekit.i18n import Message
+    from carekit.model import Channel
 
 __all__ = [
     "InMemoryDirectory",
     "InMemoryTicketStore",
     "ManualClock",
     "RecordingHandler",
+    "RecordingSender",
 ]
 
 
@@ -164,3 +167,24 @@ class RecordingHandler:
         if decision.key not in self.seen:
             self.seen.add(decision.key)
             self.handled.append(decision)
+
+
+class RecordingSender:
+    """A :class:`~carekit.campaigns.MessageSender` that records, de-duplicating on the key.
+
+    ``attempts`` counts every call (a re-delivery included); ``sent`` keeps one
+    entry per key, as a real sender must. ``fail_times`` makes it raise first.
+    """
+
+    def __init__(self, fail_times: int = 0) -> None:
+        self.fail_times = fail_times
+        self.attempts = 0
+        self.sent: dict[str, tuple[Customer, Channel, Message]] = {}
+
+    def send(self, message: Message, *, customer: Customer, channel: Channel, key: str) -> None:
+        """Record the message once per key."""
+        self.attempts += 1
+        if self.fail_times > 0:
+            self.fail_times -= 1
+            raise RuntimeError("sender failed on purpose")
+        self.sent.setdefault(key, (customer, channel, message))

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 
 from carekit._time import to_utc
+from carekit.campaigns.planning import SentTouch, Touch
 from carekit.exceptions import CarekitError, ConcurrentUpdate, TicketNotFound
 from carekit.lifecycle import Lifecycle
-from carekit.model import Ticket, as_status, new_event
+from carekit.model import Channel, Ticket, as_status, new_event
 from carekit.stores.codec import dumps, loads
 
-__all__ = ["SCHEMA_VERSION", "SchemaError", "SqliteTicketStore"]
+__all__ = ["SCHEMA_VERSION", "SchemaError", "SqliteJobStore", "SqliteTicketStore", "open_database"]
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -33,6 +34,28 @@ CREATE TABLE IF NOT EXISTS tickets (
 );
 CREATE INDEX IF NOT EXISTS tickets_next_due ON tickets (next_due_at)
     WHERE next_due_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS jobs (
+    key TEXT PRIMARY KEY,
+    campaign TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    occurrence TEXT NOT NULL,
+    due_at REAL NOT NULL,
+    template TEXT NOT NULL,
+    channel TEXT,
+    fields TEXT NOT NULL,
+    transactional INTEGER NOT NULL,
+    grp TEXT,
+    state TEXT NOT NULL DEFAULT 'pending',
+    lease_until REAL,
+    enrolled_at REAL NOT NULL,
+    outcome TEXT,
+    reason TEXT,
+    done_at REAL,
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs (due_at) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS jobs_sent ON jobs (customer_id, done_at) WHERE outcome = 'sent';
 CREATE TABLE IF NOT EXISTS ticket_events (
     ticket_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -72,6 +95,29 @@ def connect(path: str | Path) -> sqlite3.Connection:
     return db
 
 
+def open_database(path: str | Path) -> sqlite3.Connection:
+    """Connect, create the tables when missing, and check the schema version."""
+    db = connect(path)
+    db.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")  # idempotent
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        row = db.execute("SELECT value FROM carekit_meta WHERE key='schema_version'").fetchone()
+        found = int(row[0]) if row else 0
+        if found > SCHEMA_VERSION:
+            raise SchemaError(str(path), found, SCHEMA_VERSION)
+        if found < SCHEMA_VERSION:  # 0: a new file; later versions migrate step by step here
+            db.execute(
+                "INSERT OR REPLACE INTO carekit_meta VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        db.close()
+        raise
+    return db
+
+
 class SqliteTicketStore:
     """A durable :class:`~carekit.protocols.TicketStore` in one SQLite file.
 
@@ -84,27 +130,7 @@ class SqliteTicketStore:
     def __init__(self, path: str | Path, lifecycle: Lifecycle | None = None) -> None:
         self.path = str(path)
         self.lifecycle = lifecycle or Lifecycle()
-        self._db = connect(path)
-        self._migrate()
-
-    def _migrate(self) -> None:
-        db = self._db
-        db.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")  # idempotent
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            row = db.execute("SELECT value FROM carekit_meta WHERE key='schema_version'").fetchone()
-            found = int(row[0]) if row else 0
-            if found > SCHEMA_VERSION:
-                raise SchemaError(self.path, found, SCHEMA_VERSION)
-            if found < SCHEMA_VERSION:  # 0: a new file; later versions migrate step by step here
-                db.execute(
-                    "INSERT OR REPLACE INTO carekit_meta VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        self._db = open_database(path)
 
     def close(self) -> None:
         """Close the connection."""
@@ -224,3 +250,165 @@ def _rows(ticket: Ticket, first: int) -> list[tuple[object, ...]]:
         )
         for seq, e in enumerate(ticket.events[first:], start=first)
     ]
+
+
+_JOB_COLUMNS = (
+    "key, campaign, customer_id, step, occurrence, due_at, template, channel, fields, "
+    "transactional, grp"
+)
+
+
+class SqliteJobStore:
+    """A durable :class:`~carekit.campaigns.JobStore` in one SQLite file (WAL).
+
+    ``claim`` runs in an immediate transaction, so two workers (threads or
+    processes) on one file never lease the same job at once; a job whose lease
+    ran out (its worker died) is claimed again, with the same key.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._db = open_database(path)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def enqueue(self, touch: Touch, *, enrolled_at: datetime) -> bool:
+        """Add ``touch`` unless its key exists (idempotent)."""
+        cur = self._db.execute(
+            f"INSERT OR IGNORE INTO jobs ({_JOB_COLUMNS}, enrolled_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*_job_row(touch), to_utc(enrolled_at, "enrolled_at").timestamp()),
+        )
+        return cur.rowcount == 1
+
+    def enqueue_many(self, touches: Iterable[Touch], *, enrolled_at: datetime) -> int:
+        """Add many touches in one transaction; return how many were new."""
+        at = to_utc(enrolled_at, "enrolled_at").timestamp()
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            before = db.total_changes
+            db.executemany(
+                f"INSERT OR IGNORE INTO jobs ({_JOB_COLUMNS}, enrolled_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((*_job_row(t), at) for t in touches),
+            )
+            added = db.total_changes - before
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return added
+
+    def cancel(self, *, key: str | None = None, prefix: str | None = None) -> int:
+        """Cancel pending jobs by key or key prefix."""
+        if key is not None:
+            cur = self._db.execute(
+                "UPDATE jobs SET state = 'cancelled' WHERE key = ? AND state = 'pending'", (key,)
+            )
+        else:
+            low = prefix or ""
+            cur = self._db.execute(
+                "UPDATE jobs SET state = 'cancelled' "
+                "WHERE key >= ? AND key < ? AND state = 'pending'",
+                (low, low + "\U0010ffff"),
+            )
+        return cur.rowcount
+
+    def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Touch]:
+        """Lease up to ``limit`` due jobs (expired leases included), earliest first."""
+        cutoff = to_utc(now, "now").timestamp()
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            rows = db.execute(
+                f"SELECT {_JOB_COLUMNS} FROM jobs "
+                "WHERE state = 'pending' AND due_at <= ? "
+                "AND (lease_until IS NULL OR lease_until <= ?) ORDER BY due_at LIMIT ?",
+                (cutoff, cutoff, limit),
+            ).fetchall()
+            db.executemany(
+                "UPDATE jobs SET lease_until = ?, attempts = attempts + 1 WHERE key = ?",
+                [(cutoff + lease.total_seconds(), r[0]) for r in rows],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return [_touch(r) for r in rows]
+
+    def complete(self, key: str, *, outcome: str, at: datetime) -> None:
+        """End the job with its outcome."""
+        self._db.execute(
+            "UPDATE jobs SET state = 'done', outcome = ?, done_at = ?, lease_until = NULL "
+            "WHERE key = ?",
+            (outcome, to_utc(at, "at").timestamp(), key),
+        )
+
+    def release(self, key: str, *, until: datetime, reason: str) -> None:
+        """Make the job due again at ``until``."""
+        self._db.execute(
+            "UPDATE jobs SET due_at = ?, lease_until = NULL, reason = ? WHERE key = ?",
+            (to_utc(until, "until").timestamp(), reason, key),
+        )
+
+    def sent_since(self, customer_id: str, since: datetime) -> list[SentTouch]:
+        """The customer's sends after ``since``."""
+        rows = self._db.execute(
+            "SELECT key, grp, done_at FROM jobs "
+            "WHERE customer_id = ? AND outcome = 'sent' AND done_at > ?",
+            (customer_id, to_utc(since, "since").timestamp()),
+        ).fetchall()
+        return [SentTouch(k, customer_id, g, datetime.fromtimestamp(t, UTC)) for k, g, t in rows]
+
+    def last_enrolled(self, prefix: str) -> datetime | None:
+        """When a job under ``prefix`` was last enqueued."""
+        row = self._db.execute(
+            "SELECT max(enrolled_at) FROM jobs WHERE key >= ? AND key < ?",
+            (prefix, prefix + "\U0010ffff"),
+        ).fetchone()
+        return None if row[0] is None else datetime.fromtimestamp(row[0], UTC)
+
+    def state(self, key: str) -> tuple[str, str | None, str | None]:
+        """(state, outcome, last reason) of a job."""
+        row = self._db.execute(
+            "SELECT state, outcome, reason FROM jobs WHERE key = ?", (key,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(key)
+        return row[0], row[1], row[2]
+
+
+def _job_row(t: Touch) -> tuple[object, ...]:
+    return (
+        t.key,
+        t.campaign,
+        t.customer_id,
+        t.step,
+        t.occurrence,
+        t.due_at.timestamp(),
+        t.template,
+        None if t.channel is None else t.channel.value,
+        dumps(t.fields),
+        int(t.transactional),
+        t.group,
+    )
+
+
+def _touch(row: tuple[object, ...]) -> Touch:
+    key, campaign, customer, step, occurrence, due, template, channel, fields, tx, group = row
+    return Touch(
+        key=str(key),
+        campaign=str(campaign),
+        customer_id=str(customer),
+        step=int(step),  # type: ignore[call-overload]
+        occurrence=str(occurrence),
+        due_at=datetime.fromtimestamp(float(due), UTC),  # type: ignore[arg-type]
+        template=str(template),
+        channel=None if channel is None else Channel(str(channel)),
+        fields=loads(str(fields)),
+        transactional=bool(tx),
+        group=None if group is None else str(group),
+    )

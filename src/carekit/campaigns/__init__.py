@@ -1,0 +1,51 @@
+"""Proactive care campaigns: planning (pure), recipes, and the scheduler (the shell)."""
+
+from carekit.campaigns.planning import (
+    Campaign,
+    Cap,
+    CareEvent,
+    Defer,
+    Every,
+    OnDate,
+    OnEvent,
+    OnSegment,
+    Send,
+    SendWindow,
+    SentTouch,
+    Step,
+    Suppress,
+    Touch,
+    decide,
+    plan,
+)
+from carekit.campaigns.scheduler import (
+    CampaignScheduler,
+    JobStore,
+    MemoryJobStore,
+    MessageSender,
+    RunReport,
+)
+
+__all__ = [
+    "Campaign",
+    "CampaignScheduler",
+    "Cap",
+    "CareEvent",
+    "Defer",
+    "Every",
+    "JobStore",
+    "MemoryJobStore",
+    "MessageSender",
+    "OnDate",
+    "OnEvent",
+    "OnSegment",
+    "RunReport",
+    "Send",
+    "SendWindow",
+    "SentTouch",
+    "Step",
+    "Suppress",
+    "Touch",
+    "decide",
+    "plan",
+]

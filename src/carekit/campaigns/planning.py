@@ -1,0 +1,439 @@
+"""Campaign planning: pure functions from (campaign, customer, anchor, now) to touches.
+
+Theory of operation
+-------------------
+A :class:`Campaign` is a trigger (what enrols a customer), steps (what to
+send and how long after the anchor), a send window in the customer's time
+zone, an optional frequency cap, exit rules and a re-entry rule.
+
+:func:`plan` turns one enrolment into :class:`Touch` values, each with a UTC
+instant and a stable key ``campaign/customer/step/occurrence``, moved into
+the send window. :func:`decide` re-checks a touch at send time against the
+customer (consent, preferred channel), the window and the cap, and returns
+:class:`Send`, :class:`Defer` or :class:`Suppress` with the reason. Both are
+pure: the shell (:class:`~carekit.campaigns.CampaignScheduler`) does the I/O.
+
+Decided edge cases: a window whose end is before its start crosses midnight;
+a send time in a DST gap moves to the first valid instant; a birthday on
+29 February is celebrated on 28 February in other years.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+from types import MappingProxyType
+from typing import Any, Literal
+
+import attrs
+
+from carekit._time import local_to_utc, to_utc, zone
+from carekit.duration import format_duration
+from carekit.exceptions import InvalidValue
+from carekit.model import Channel, Customer, as_channel
+
+__all__ = [
+    "Campaign",
+    "Cap",
+    "CareEvent",
+    "Defer",
+    "Every",
+    "OnDate",
+    "OnEvent",
+    "OnSegment",
+    "Send",
+    "SendWindow",
+    "SentTouch",
+    "Step",
+    "Suppress",
+    "Touch",
+    "decide",
+    "plan",
+]
+
+
+def _hhmm(value: str, field: str) -> time:
+    try:
+        hours, minutes = (int(p) for p in value.split(":"))
+        return time(0, 0) if hours == 24 and minutes == 0 else time(hours, minutes)
+    except (ValueError, AttributeError):
+        raise InvalidValue(field, value, "a time as 'HH:MM'") from None
+
+
+def _data(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value or {}))
+
+
+def _event_at(value: datetime) -> datetime:
+    return to_utc(value, "at")
+
+
+@attrs.frozen
+class CareEvent:
+    """Something that happened to a customer, as the host reports it.
+
+    Attributes:
+        kind: ``"ticket_resolved"``, ``"sla_breached"``, ``"purchase"``, ``"signup"``,
+            ``"ticket_opened"``, ``"unsubscribed"``, or any host kind.
+        customer_id: whose event it is.
+        at: when (aware; stored in UTC).
+        id: the host's id for the event, used in touch keys (default: ``at``).
+        data: fields for the templates (``ticket_id``, ``product``, ``voucher_code``...).
+    """
+
+    kind: str
+    customer_id: str
+    at: datetime = attrs.field(converter=_event_at)
+    id: str | None = None
+    data: Mapping[str, Any] = attrs.field(factory=dict, converter=_data, hash=False)
+
+    @property
+    def occurrence(self) -> str:
+        """The event's identity within a campaign's keys."""
+        return self.id or self.at.strftime("%Y%m%dT%H%M%S")
+
+
+# -- triggers -------------------------------------------------------------------------
+
+
+@attrs.frozen
+class OnEvent:
+    """Enrol on a host event of ``kind`` (and ``condition``, if given)."""
+
+    kind: str
+    condition: Callable[[CareEvent, Customer], bool] | None = attrs.field(default=None, eq=False)
+
+    def matches(self, event: CareEvent, customer: Customer) -> bool:
+        """Whether ``event`` enrols ``customer``."""
+        return event.kind == self.kind and (
+            self.condition is None or self.condition(event, customer)
+        )
+
+
+@attrs.frozen
+class OnDate:
+    """Enrol yearly on a date field of the customer (``birthday``), at ``at`` local time.
+
+    A date of 29 February falls on 28 February in years without one.
+    """
+
+    field: str = "birthday"
+    at: str = "09:00"
+
+    def next_anchor(self, customer: Customer, now: datetime) -> tuple[datetime, str] | None:
+        """The next yearly instant at or after ``now`` (in UTC) and its occurrence (the year)."""
+        day = getattr(customer, self.field, None)
+        if not isinstance(day, date):
+            return None
+        tz = zone(customer.timezone)
+        local_now = now.astimezone(tz)
+        for year in (local_now.year, local_now.year + 1):
+            wall = datetime.combine(_in_year(day, year), _hhmm(self.at, "at"))
+            instant = local_to_utc(wall, tz)
+            if instant >= now:
+                return instant, str(year)
+        return None  # pragma: no cover - next year is always later
+
+
+def _in_year(day: date, year: int) -> date:
+    try:
+        return day.replace(year=year)
+    except ValueError:  # 29 February in a common year
+        return date(year, 2, 28)
+
+
+@attrs.frozen
+class Every:
+    """Enrol periodically (check-ins): every ``period`` after the customer's start."""
+
+    period: timedelta
+
+    def __attrs_post_init__(self) -> None:
+        if self.period < timedelta(days=1):
+            raise InvalidValue("period", self.period, "at least one day")
+
+
+@attrs.frozen
+class OnSegment:
+    """Enrol the customers for whom ``predicate`` holds when the host asks (churn risk)."""
+
+    predicate: Callable[[Customer], bool] = attrs.field(eq=False)
+
+
+Trigger = OnEvent | OnDate | Every | OnSegment
+
+# -- steps, windows, caps ---------------------------------------------------------------
+
+
+@attrs.frozen
+class Step:
+    """One touch of a campaign: ``delay`` after the anchor, a template, a channel.
+
+    Attributes:
+        delay: how long after the anchor (the event, the date, the period).
+        template: the template's name.
+        channel: where to send; ``None`` means the customer's preferred channel.
+        condition: an optional predicate on the customer and the touch at send time.
+    """
+
+    delay: timedelta
+    template: str
+    channel: Channel | None = attrs.field(
+        default=None, converter=attrs.converters.optional(as_channel)
+    )
+    condition: Callable[[Customer, Touch], bool] | None = attrs.field(default=None, eq=False)
+
+
+@attrs.frozen
+class SendWindow:
+    """When touches may go out, in the customer's own time zone.
+
+    An end before the start crosses midnight (``"20:00"``-``"02:00"``).
+    ``days`` are weekday numbers (0 = Monday) on which a window *starts*.
+    """
+
+    start: str = "09:00"
+    end: str = "20:00"
+    days: frozenset[int] = attrs.field(default=frozenset(range(7)), converter=frozenset)
+
+    def __attrs_post_init__(self) -> None:
+        if _hhmm(self.start, "start") == _hhmm(self.end, "end") and self.end != "24:00":
+            raise InvalidValue("end", self.end, "an end different from the start")
+        if not self.days or not self.days <= set(range(7)):
+            raise InvalidValue("days", sorted(self.days), "weekday numbers 0 (Monday) to 6")
+
+    def next_open(self, at: datetime, timezone: str) -> datetime:
+        """``at`` when inside the window, else the window's next opening (UTC)."""
+        tz = zone(timezone)
+        local = at.astimezone(tz).date()
+        start, end = _hhmm(self.start, "start"), _hhmm(self.end, "end")
+        crosses = end <= start
+        for offset in range(-1, 9):
+            day = local + timedelta(days=offset)
+            if day.weekday() not in self.days:
+                continue
+            opens = local_to_utc(datetime.combine(day, start), tz)
+            closes = local_to_utc(datetime.combine(day + timedelta(days=crosses), end), tz)
+            if closes > at:
+                return max(at, opens)
+        raise InvalidValue("window", self, "a window that opens within a week")  # pragma: no cover
+
+
+@attrs.frozen
+class Cap:
+    """At most ``limit`` touches per customer per ``period`` in ``group``.
+
+    ``on_exceed``: ``"defer"`` until a slot frees up, or ``"drop"``.
+    """
+
+    limit: int
+    period: timedelta
+    group: str = "marketing"
+    on_exceed: Literal["defer", "drop"] = "defer"
+
+
+@attrs.frozen
+class Campaign:
+    """A proactive care campaign.
+
+    Attributes:
+        name: unique; part of every touch key.
+        trigger: :class:`OnEvent`, :class:`OnDate`, :class:`Every` or :class:`OnSegment`.
+        steps: the touches, in order.
+        exit_on: event kinds that cancel the customer's pending touches at once.
+        window: when touches may go out, in the customer's zone.
+        cap: an optional frequency cap (shared by campaigns with the same group).
+        reentry: ``"never"`` (once per customer), ``"always"``, or a cool-down.
+        transactional: service messages exempt from caps and consent (ETA notices).
+    """
+
+    name: str
+    trigger: Trigger = attrs.field(eq=False)
+    steps: tuple[Step, ...] = attrs.field(converter=tuple)
+    exit_on: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    window: SendWindow = SendWindow()
+    cap: Cap | None = None
+    reentry: Literal["never", "always"] | timedelta = "always"
+    transactional: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if "/" in self.name or not self.name:
+            raise InvalidValue("name", self.name, "a non-empty name without '/'")
+        if not self.steps:
+            raise InvalidValue("steps", self.steps, "at least one step")
+
+    def may_enrol(self, last: datetime | None, now: datetime) -> bool:
+        """The re-entry rule: may a customer last enrolled at ``last`` enrol again now?"""
+        if last is None or self.reentry == "always":
+            return True
+        if self.reentry == "never":
+            return False
+        return now - last >= self.reentry
+
+
+# -- touches and decisions ----------------------------------------------------------------
+
+
+@attrs.frozen
+class Touch:
+    """One planned message to one customer.
+
+    Attributes:
+        key: ``campaign/customer/step/occurrence``, stable across retries and restarts.
+        campaign: the campaign's name.
+        customer_id: the customer.
+        step: the step's index.
+        occurrence: which enrolment (an event id, a year, a period number).
+        due_at: when to send (UTC, inside the window when planned).
+        template: the template's name.
+        channel: the step's channel, or ``None`` for the preferred one.
+        fields: values for the template.
+        transactional: exempt from caps and consent.
+        group: the cap group, if capped.
+    """
+
+    key: str
+    campaign: str
+    customer_id: str
+    step: int
+    occurrence: str
+    due_at: datetime
+    template: str
+    channel: Channel | None = None
+    fields: Mapping[str, Any] = attrs.field(factory=dict, converter=_data, hash=False)
+    transactional: bool = False
+    group: str | None = None
+
+
+@attrs.frozen
+class SentTouch:
+    """A touch that was sent: what caps count."""
+
+    key: str
+    customer_id: str
+    group: str | None
+    at: datetime
+
+
+@attrs.frozen
+class Send:
+    """Send now, on ``channel`` (``reason`` says why, when it is not the one asked for)."""
+
+    channel: Channel
+    reason: str = ""
+
+
+@attrs.frozen
+class Defer:
+    """Not now: try again at ``until``, because ``reason``."""
+
+    until: datetime
+    reason: str
+
+
+@attrs.frozen
+class Suppress:
+    """Never: drop the touch, because ``reason``."""
+
+    reason: str
+
+
+Decision = Send | Defer | Suppress
+
+
+def plan(
+    campaign: Campaign,
+    customer: Customer,
+    *,
+    anchor: datetime,
+    occurrence: str,
+    fields: Mapping[str, Any] | None = None,
+    default_timezone: str = "UTC",
+) -> tuple[Touch, ...]:
+    """The touches of one enrolment: each step after ``anchor``, moved into the window.
+
+    The customer's zone decides the window (the desk's default when the
+    customer has none; then UTC).
+    """
+    anchor = to_utc(anchor, "anchor")
+    timezone = customer.timezone or default_timezone
+    return tuple(
+        Touch(
+            key=f"{campaign.name}/{customer.id}/{i}/{occurrence}",
+            campaign=campaign.name,
+            customer_id=customer.id,
+            step=i,
+            occurrence=occurrence,
+            due_at=campaign.window.next_open(anchor + step.delay, timezone),
+            template=step.template,
+            channel=step.channel,
+            fields={"name": customer.name, **(fields or {})},
+            transactional=campaign.transactional,
+            group=campaign.cap.group if campaign.cap else None,
+        )
+        for i, step in enumerate(campaign.steps)
+    )
+
+
+_FALLBACK = (
+    Channel.EMAIL,
+    Channel.WHATSAPP,
+    Channel.CHAT,
+    Channel.WEB,
+    Channel.SOCIAL,
+    Channel.PHONE,
+)
+
+
+def decide(  # noqa: PLR0911 - one return per outcome, in the order they are checked
+    campaign: Campaign,
+    touch: Touch,
+    customer: Customer | None,
+    *,
+    now: datetime,
+    sent: Sequence[SentTouch] = (),
+    caps: Iterable[Cap] = (),
+) -> Decision:
+    """Send, defer or suppress ``touch`` at ``now``; pure.
+
+    ``sent`` is the customer's recent sends (all campaigns); ``caps`` the caps
+    in force for the touch's group (the campaign's own is always included).
+    """
+    now = to_utc(now, "now")
+    if customer is None:
+        return Suppress("unknown customer")
+    step = campaign.steps[touch.step]
+    if step.condition is not None and not step.condition(customer, touch):
+        return Suppress("step condition not met")
+    opening = campaign.window.next_open(now, customer.timezone)
+    if opening > now:
+        return Defer(opening, "outside the send window")
+    wanted = touch.channel or customer.preferred_channel or Channel.EMAIL
+    if touch.transactional:  # service messages: no marketing consent, no cap
+        return Send(wanted)
+    reason = ""
+    if not customer.consents_to(wanted):
+        fallback = next(
+            (c for c in (customer.preferred_channel, *_FALLBACK) if c and customer.consents_to(c)),
+            None,
+        )
+        if fallback is None:
+            return Suppress(f"no consent on {wanted} nor on any other channel")
+        reason = f"no consent on {wanted}: fell back to {fallback}"
+        wanted = fallback
+    for cap in (*((campaign.cap,) if campaign.cap else ()), *caps):
+        if cap.group != touch.group:
+            continue
+        window_start = now - cap.period
+        recent = sorted(
+            s.at
+            for s in sent
+            if s.group == cap.group and s.at > window_start and s.key != touch.key
+        )
+        if len(recent) >= cap.limit:
+            why = f"cap {cap.group}: {cap.limit} per {format_duration(cap.period)} reached"
+            if cap.on_exceed == "drop":
+                return Suppress(why)
+            free_at = recent[len(recent) - cap.limit] + cap.period
+            return Defer(campaign.window.next_open(free_at, customer.timezone), why)
+    return Send(wanted, reason)

@@ -1,0 +1,275 @@
+"""Localisation: durations, dates, money and the built-in message templates.
+
+Built-in templates are English source strings translated through gettext
+catalogs shipped as ``.po`` files (``carekit/locale/<lang>/LC_MESSAGES/
+carekit.po``: English and Indonesian). They are compiled in memory the first
+time a language is used, so there is no build step. Hosts add or replace
+templates through the :class:`~carekit.i18n.TemplateRenderer` protocol, or by
+giving :class:`CatalogRenderer` their own templates and catalog folder.
+
+Locale fallback: the customer's locale, its language, the desk's default,
+then English.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from io import BytesIO
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_datetime as _babel_datetime
+from babel.dates import format_timedelta
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency
+from babel.support import NullTranslations, Translations
+
+from carekit._time import zone
+from carekit.exceptions import InvalidValue
+
+__all__ = [
+    "TEMPLATES",
+    "CatalogRenderer",
+    "Message",
+    "Money",
+    "Template",
+    "TemplateRenderer",
+    "format_datetime",
+    "format_duration_locale",
+    "format_money",
+]
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "carekit"
+
+
+@attrs.frozen
+class Money:
+    """An amount in a currency (ISO 4217 code), formatted by locale."""
+
+    amount: Decimal = attrs.field(converter=Decimal)
+    currency: str = "IDR"
+
+
+def format_duration_locale(value: timedelta, locale: str) -> str:
+    """A duration in words: ``24 jam``, ``30 detik`` / ``24 hours``, ``3 days``.
+
+    A unit is used from two of it upwards, so 24 hours stay hours.
+
+    >>> format_duration_locale(timedelta(hours=24), "id")
+    '24 jam'
+    >>> format_duration_locale(timedelta(seconds=30), "en")
+    '30 seconds'
+    """
+    return format_timedelta(value, threshold=2, locale=_locale(locale))
+
+
+def format_datetime(value: datetime, locale: str, timezone: str = "UTC") -> str:
+    """A date and time in the reader's zone and language.
+
+    >>> from datetime import UTC
+    >>> format_datetime(datetime(2026, 3, 2, 2, 0, tzinfo=UTC), "id", "Asia/Jakarta")
+    '2 Mar 2026 09.00.00'
+    """
+    return _babel_datetime(value, "medium", tzinfo=zone(timezone), locale=_locale(locale))
+
+
+def format_money(value: Money, locale: str) -> str:
+    """Money by locale; whole amounts without decimals (``Rp50.000``).
+
+    >>> format_money(Money(50000, "IDR"), "id")
+    'Rp50.000'
+    """
+    loc = _locale(locale)
+    pattern = loc.currency_formats["standard"].pattern
+    if value.amount == value.amount.to_integral_value():
+        pattern = re.sub(r"\.0+", "", pattern)
+    return format_currency(
+        value.amount, value.currency, format=pattern, locale=loc, currency_digits=False
+    )
+
+
+def _locale(name: str) -> Locale:
+    try:
+        return Locale.parse(name.replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError) as exc:
+        raise InvalidValue("locale", name, "a known locale such as 'id' or 'en_US'") from exc
+
+
+# -- templates --------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Template:
+    """A message template: English subject and body with ``{field}`` placeholders."""
+
+    subject: str
+    body: str
+
+
+TEMPLATES: Mapping[str, Template] = {
+    "eta_notice": Template(
+        "An update on your request {ticket_id}",
+        "Hello {name}, we are still working on your request {ticket_id}. "
+        "You can expect an answer by {eta}. Thank you for your patience.",
+    ),
+    "csat_survey": Template(
+        "How did we do?",
+        "Hello {name}, your request {ticket_id} has been resolved. "
+        "How satisfied are you with our help? Reply with a number from 1 to 5.",
+    ),
+    "nps_survey": Template(
+        "Would you recommend us?",
+        "Hello {name}, how likely are you to recommend {shop} to a friend? "
+        "Reply with a number from 0 to 10.",
+    ),
+    "apology_voucher": Template(
+        "We are sorry",
+        "Hello {name}, we took longer than we promised with your request {ticket_id}. "
+        "We apologise. Please accept this voucher worth {voucher_value}: {voucher_code}.",
+    ),
+    "care_tips": Template(
+        "Getting the most out of your {product}",
+        "Hello {name}, thank you for buying {product}. Here are a few tips to keep it "
+        "working well: {link}",
+    ),
+    "loyalty_invitation": Template(
+        "An invitation for you",
+        "Hello {name}, thank you for being a loyal customer of {shop}. "
+        "We would like to invite you to our loyalty programme: {link}",
+    ),
+    "birthday_greeting": Template(
+        "Happy birthday, {name}!",
+        "Happy birthday, {name}! Everyone at {shop} wishes you a wonderful day.",
+    ),
+    "check_in": Template(
+        "How is everything?",
+        "Hello {name}, we wanted to check that everything is going well. "
+        "If you need anything, just reply to this message.",
+    ),
+    "win_back": Template(
+        "We miss you",
+        "Hello {name}, it has been a while. We would love to see you again at {shop}: {link}",
+    ),
+}
+"""The built-in templates, by name (English source text; see the catalogs)."""
+
+
+@attrs.frozen
+class Message:
+    """A rendered message: what the sender sends.
+
+    Attributes:
+        template: the template's name.
+        locale: the language it was rendered in.
+        subject: the subject line.
+        body: the text.
+    """
+
+    template: str
+    locale: str
+    subject: str
+    body: str
+
+
+@runtime_checkable
+class TemplateRenderer(Protocol):
+    """Turns a template name, a locale and fields into a :class:`Message`."""
+
+    def render(
+        self, template: str, *, locale: str, timezone: str, fields: Mapping[str, Any]
+    ) -> Message:
+        """Render ``template`` for a reader in ``locale`` and ``timezone``."""
+        ...
+
+
+class _SafeFields(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+class CatalogRenderer:
+    """The default renderer: built-in (or given) templates through gettext catalogs.
+
+    Args:
+        default_locale: the desk's language, used when the customer's has no catalog.
+        templates: templates by name (default: :data:`TEMPLATES`); add your own here.
+        catalogs: extra folders of ``<lang>/LC_MESSAGES/carekit.po`` files, searched first.
+
+    >>> from datetime import UTC
+    >>> renderer = CatalogRenderer()
+    >>> msg = renderer.render("eta_notice", locale="id_ID", timezone="Asia/Jakarta",
+    ...                       fields={"name": "Siti", "ticket_id": "T-1",
+    ...                               "eta": datetime(2026, 3, 2, 2, 0, tzinfo=UTC)})
+    >>> msg.locale
+    'id'
+    >>> print(msg.body)  # doctest: +NORMALIZE_WHITESPACE
+    Halo Siti, kami masih menangani permintaan Anda T-1. Anda dapat mengharapkan
+    jawaban paling lambat 2 Mar 2026 09.00.00. Terima kasih atas kesabaran Anda.
+    """
+
+    def __init__(
+        self,
+        default_locale: str = "en",
+        templates: Mapping[str, Template] | None = None,
+        catalogs: Iterable[Path] = (),
+    ) -> None:
+        self.default_locale = default_locale
+        self.templates = dict(TEMPLATES if templates is None else templates)
+        self.folders = (*tuple(Path(c) for c in catalogs), LOCALE_DIR)
+
+    def language_for(self, locale: str) -> str:
+        """The first of the locale, its language, the default and English with a catalog."""
+        language = locale.replace("-", "_").split("_", 1)[0]
+        candidates = [locale, language, self.default_locale, "en"]
+        for candidate in candidates:
+            if candidate == "en" or _catalog(self.folders, candidate) is not None:
+                return candidate
+        return "en"  # pragma: no cover - "en" is always a candidate
+
+    def render(
+        self, template: str, *, locale: str, timezone: str = "UTC", fields: Mapping[str, Any]
+    ) -> Message:
+        """Render ``template`` in the best language available for ``locale``."""
+        try:
+            source = self.templates[template]
+        except KeyError:
+            raise InvalidValue("template", template, f"one of {sorted(self.templates)}") from None
+        language = self.language_for(locale)
+        translations = _catalog(self.folders, language) or NullTranslations()
+        values = _SafeFields({k: _format(v, language, timezone) for k, v in fields.items()})
+        subject = translations.gettext(source.subject).format_map(values)
+        body = translations.gettext(source.body).format_map(values)
+        return Message(template, language, subject, body)
+
+
+def _format(value: Any, locale: str, timezone: str) -> str:
+    if isinstance(value, datetime):
+        return format_datetime(value, locale, timezone)
+    if isinstance(value, timedelta):
+        return format_duration_locale(value, locale)
+    if isinstance(value, Money):
+        return format_money(value, locale)
+    return str(value)
+
+
+@lru_cache(maxsize=64)
+def _catalog(folders: tuple[Path, ...], language: str) -> Translations | None:
+    """The language's catalog compiled in memory from its ``.po`` file, or ``None``."""
+    for folder in folders:
+        po = folder / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+        if po.is_file():
+            with po.open("rb") as f:
+                catalog = read_po(f, locale=language, domain=DOMAIN)
+            buffer = BytesIO()
+            write_mo(buffer, catalog)
+            buffer.seek(0)
+            return Translations(fp=buffer, domain=DOMAIN)
+    return None
