@@ -64,6 +64,18 @@ def _data(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(value or {}))
 
 
+def _strings(value: Iterable[str]) -> frozenset[str]:
+    return frozenset(value)
+
+
+def _days(value: Iterable[int]) -> frozenset[int]:
+    return frozenset(value)
+
+
+def _steps(value: Iterable[Step]) -> tuple[Step, ...]:
+    return tuple(value)
+
+
 def _event_at(value: datetime) -> datetime:
     return to_utc(value, "at")
 
@@ -194,7 +206,7 @@ class SendWindow:
 
     start: str = "09:00"
     end: str = "20:00"
-    days: frozenset[int] = attrs.field(default=frozenset(range(7)), converter=frozenset)
+    days: frozenset[int] = attrs.field(default=frozenset(range(7)), converter=_days)
 
     def __attrs_post_init__(self) -> None:
         if _hhmm(self.start, "start") == _hhmm(self.end, "end") and self.end != "24:00":
@@ -249,8 +261,8 @@ class Campaign:
 
     name: str
     trigger: Trigger = attrs.field(eq=False)
-    steps: tuple[Step, ...] = attrs.field(converter=tuple)
-    exit_on: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    steps: tuple[Step, ...] = attrs.field(converter=_steps)
+    exit_on: frozenset[str] = attrs.field(default=frozenset(), converter=_strings)
     window: SendWindow = SendWindow()
     cap: Cap | None = None
     reentry: Literal["never", "always"] | timedelta = "always"

@@ -1,0 +1,170 @@
+"""Ready-made care campaigns, from the customer-care playbook.
+
+Each function returns a :class:`~carekit.campaigns.Campaign`; its arguments
+are the usual knobs, and the result can be changed further with
+``attrs.evolve``. Marketing touches share :data:`MARKETING_CAP` (two a week)
+when the scheduler is given it; service touches are not capped.
+
+>>> [c.name for c in all_recipes()]  # doctest: +NORMALIZE_WHITESPACE
+['csat_after_resolution', 'nps_survey', 'apology_after_breach', 'care_tips_after_purchase',
+ 'loyalty_invitation', 'birthday_greeting', 'periodic_check_in', 'win_back']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from carekit.campaigns.planning import (
+    Campaign,
+    Cap,
+    Every,
+    OnDate,
+    OnEvent,
+    OnSegment,
+    SendWindow,
+    Step,
+)
+from carekit.model import Customer
+
+__all__ = [
+    "MARKETING_CAP",
+    "all_recipes",
+    "apology_after_breach",
+    "birthday_greeting",
+    "care_tips_after_purchase",
+    "csat_after_resolution",
+    "loyalty_invitation",
+    "nps_survey",
+    "periodic_check_in",
+    "win_back",
+]
+
+MARKETING_CAP = Cap(limit=2, period=timedelta(days=7), group="marketing")
+"""At most two marketing touches per customer per week, deferred beyond that."""
+
+DAYTIME = SendWindow("09:00", "20:00")
+"""Touches go out between 09:00 and 20:00 in the customer's own zone."""
+
+_STOP = frozenset({"unsubscribed"})
+
+
+def csat_after_resolution(delay: timedelta = timedelta(hours=2)) -> Campaign:
+    """Ask how satisfied the customer is, ``delay`` after a ticket is resolved.
+
+    Exits when the customer opens a new ticket, answers, or unsubscribes.
+    """
+    return Campaign(
+        "csat_after_resolution",
+        OnEvent("ticket_resolved"),
+        [Step(delay, "csat_survey")],
+        exit_on=_STOP | {"ticket_opened", "ticket_reopened", "csat_rated"},
+        window=DAYTIME,
+    )
+
+
+def nps_survey(delay: timedelta = timedelta(days=7)) -> Campaign:
+    """Ask the recommendation question a week after a resolution, at most once a quarter."""
+    return Campaign(
+        "nps_survey",
+        OnEvent("ticket_resolved"),
+        [Step(delay, "nps_survey")],
+        exit_on=_STOP | {"ticket_opened", "nps_answered"},
+        window=DAYTIME,
+        cap=MARKETING_CAP,
+        reentry=timedelta(days=90),
+    )
+
+
+def apology_after_breach() -> Campaign:
+    """Apologise with a voucher after a service failure (an SLA breach), once a month at most.
+
+    The host puts ``voucher_code`` and ``voucher_value`` (a :class:`~carekit.i18n.Money`)
+    in the ``sla_breached`` event's data.
+    """
+    return Campaign(
+        "apology_after_breach",
+        OnEvent("sla_breached"),
+        [Step(timedelta(0), "apology_voucher")],
+        exit_on=_STOP,
+        window=DAYTIME,
+        reentry=timedelta(days=30),
+    )
+
+
+def care_tips_after_purchase(delay: timedelta = timedelta(days=3)) -> Campaign:
+    """Send care tips for the product ``delay`` after a purchase."""
+    return Campaign(
+        "care_tips_after_purchase",
+        OnEvent("purchase"),
+        [Step(delay, "care_tips")],
+        exit_on=_STOP | {"returned"},
+        window=DAYTIME,
+        cap=MARKETING_CAP,
+    )
+
+
+def loyalty_invitation(orders: int = 3) -> Campaign:
+    """Invite a customer to the loyalty programme at their ``orders``-th purchase, once."""
+    return Campaign(
+        "loyalty_invitation",
+        OnEvent("purchase", lambda event, _customer: event.data.get("order_count", 0) >= orders),
+        [Step(timedelta(days=1), "loyalty_invitation")],
+        exit_on=_STOP | {"joined_loyalty"},
+        window=DAYTIME,
+        cap=MARKETING_CAP,
+        reentry="never",
+    )
+
+
+def birthday_greeting(at: str = "09:00") -> Campaign:
+    """Greet the customer on their birthday at ``at`` local time (29 Feb: 28 Feb otherwise)."""
+    return Campaign(
+        "birthday_greeting",
+        OnDate("birthday", at),
+        [Step(timedelta(0), "birthday_greeting")],
+        exit_on=_STOP,
+        window=SendWindow("08:00", "21:00"),
+    )
+
+
+def periodic_check_in(period: timedelta = timedelta(days=90)) -> Campaign:
+    """Check in with the customer every ``period``."""
+    return Campaign(
+        "periodic_check_in",
+        Every(period),
+        [Step(timedelta(0), "check_in")],
+        exit_on=_STOP,
+        window=DAYTIME,
+        cap=MARKETING_CAP,
+    )
+
+
+def win_back(
+    at_risk: Callable[[Customer], bool] = lambda customer: customer.tier == "at_risk",
+    cooldown: timedelta = timedelta(days=60),
+) -> Campaign:
+    """Reach out to customers showing churn signals (``at_risk``), then not for ``cooldown``."""
+    return Campaign(
+        "win_back",
+        OnSegment(at_risk),
+        [Step(timedelta(0), "win_back")],
+        exit_on=_STOP | {"purchase"},
+        window=DAYTIME,
+        cap=MARKETING_CAP,
+        reentry=cooldown,
+    )
+
+
+def all_recipes() -> list[Campaign]:
+    """Every recipe with its defaults."""
+    return [
+        csat_after_resolution(),
+        nps_survey(),
+        apology_after_breach(),
+        care_tips_after_purchase(),
+        loyalty_invitation(),
+        birthday_greeting(),
+        periodic_check_in(),
+        win_back(),
+    ]

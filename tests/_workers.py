@@ -1,0 +1,67 @@
+"""Worker processes for the scheduler's crash and concurrency tests (spawned)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from carekit import Channel, Customer
+from carekit.campaigns import CampaignScheduler
+from carekit.campaigns.recipes import csat_after_resolution
+from carekit.i18n import Message
+from carekit.stores.sqlite import SqliteJobStore
+from carekit.testing import InMemoryDirectory, ManualClock
+
+CUSTOMER = Customer("c-1", name="Siti", locale="id", timezone="Asia/Jakarta", consent={"email"})
+
+
+class SqliteSender:
+    """A de-duplicating sender whose record survives processes: one row per key."""
+
+    def __init__(self, path: str) -> None:
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self.db.execute("CREATE TABLE IF NOT EXISTS sent (key TEXT PRIMARY KEY, attempts INTEGER)")
+
+    def send(self, message: Message, *, customer: Customer, channel: Channel, key: str) -> None:
+        self.db.execute(
+            "INSERT INTO sent VALUES (?, 1) "
+            "ON CONFLICT (key) DO UPDATE SET attempts = attempts + 1",
+            (key,),
+        )
+
+
+class DyingSender(SqliteSender):
+    """Sends, then the process dies before the job can be completed."""
+
+    def send(self, message: Message, *, customer: Customer, channel: Channel, key: str) -> None:
+        super().send(message, customer=customer, channel=channel, key=key)
+        os._exit(17)
+
+
+def scheduler(jobs: str, sent: str, now: datetime, *, dying: bool = False) -> CampaignScheduler:
+    sender = DyingSender(sent) if dying else SqliteSender(sent)
+    return CampaignScheduler(
+        [csat_after_resolution()],
+        SqliteJobStore(jobs),
+        sender,
+        InMemoryDirectory([CUSTOMER]),
+        clock=ManualClock(now),
+    )
+
+
+def run_and_die(jobs: str, sent: str, now_ts: float) -> None:
+    """Claim, send, and die before completing."""
+    scheduler(jobs, sent, datetime.fromtimestamp(now_ts, UTC), dying=True).run_due()
+
+
+def claim_all(jobs: str, out: str, now_ts: float) -> None:
+    """Claim in small batches until nothing is left; write what this process got."""
+    store = SqliteJobStore(jobs)
+    now = datetime.fromtimestamp(now_ts, UTC)
+    got: list[str] = []
+    while batch := store.claim(now, limit=5, lease=timedelta(minutes=5)):
+        got += [t.key for t in batch]
+    Path(out).write_text(json.dumps(got), encoding="utf-8")

@@ -1,0 +1,343 @@
+"""Campaign planning and decisions (pure), and the scheduler over both job stores."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import attrs
+import pendulum
+import pytest
+
+from carekit import Channel, Customer, InvalidValue
+from carekit.campaigns import (
+    Campaign,
+    CampaignScheduler,
+    Cap,
+    CareEvent,
+    Defer,
+    JobStore,
+    MemoryJobStore,
+    OnEvent,
+    Send,
+    SendWindow,
+    Step,
+    Suppress,
+    Touch,
+    decide,
+    plan,
+)
+from carekit.campaigns.recipes import (
+    all_recipes,
+    birthday_greeting,
+    csat_after_resolution,
+    nps_survey,
+    periodic_check_in,
+    win_back,
+)
+from carekit.i18n import TEMPLATES
+from carekit.stores.sqlite import SqliteJobStore
+from carekit.testing import InMemoryDirectory, ManualClock, RecordingSender
+
+from . import _workers
+
+H = timedelta(hours=1)
+SITI = Customer(
+    "siti", name="Siti", locale="id", timezone="Asia/Jakarta", consent={"email", "whatsapp"}
+)
+JOHN = Customer("john", name="John", locale="en_US", timezone="America/New_York", consent={"email"})
+
+
+def local(zone: str, year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return pendulum.datetime(year, month, day, hour, minute, tz=zone)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def jobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
+    if request.param == "memory":
+        yield MemoryJobStore()
+    else:
+        store = SqliteJobStore(tmp_path / "jobs.sqlite3")
+        yield store
+        store.close()
+
+
+def make(
+    jobs: JobStore, campaigns: list[Campaign], now: datetime, *customers: Customer
+) -> tuple[CampaignScheduler, ManualClock, RecordingSender]:
+    clock = ManualClock(now)
+    sender = RecordingSender()
+    directory = InMemoryDirectory(customers or (SITI, JOHN))
+    scheduler = CampaignScheduler(campaigns, jobs, sender, directory, clock=clock)
+    return scheduler, clock, sender
+
+
+# -- the issue's scenarios ------------------------------------------------------------------
+
+
+def test_csat_next_day_in_the_window_in_each_customers_language(jobs: JobStore) -> None:
+    """Resolved at 23:10 local: Jakarta hears at 09:00 WIB in Indonesian, New York at 09:00 EST."""
+    resolved_jkt = local("Asia/Jakarta", 2026, 3, 2, 23, 10)
+    resolved_ny = local("America/New_York", 2026, 3, 2, 23, 10)
+    scheduler, clock, sender = make(jobs, [csat_after_resolution()], resolved_jkt)
+    [siti] = scheduler.handle(
+        CareEvent("ticket_resolved", "siti", resolved_jkt, data={"ticket_id": "T-1"})
+    )
+    [john] = scheduler.handle(
+        CareEvent("ticket_resolved", "john", resolved_ny, data={"ticket_id": "T-2"})
+    )
+    assert local("Asia/Jakarta", 2026, 3, 3, 9, 0) == siti.due_at
+    assert local("America/New_York", 2026, 3, 3, 9, 0) == john.due_at
+    clock.set(siti.due_at)
+    assert (siti.key,) == scheduler.run_due().sent
+    clock.set(john.due_at)
+    assert (john.key,) == scheduler.run_due().sent
+    _, channel, message = sender.sent[siti.key]
+    assert ("id", Channel.EMAIL) == (message.locale, channel)
+    assert "permintaan Anda T-1 telah diselesaikan" in message.body
+    assert "en" == sender.sent[john.key][2].locale
+    assert "your request T-2 has been resolved" in sender.sent[john.key][2].body
+
+
+def test_birthday_on_29_february(jobs: JobStore) -> None:
+    """Born on 29 February: greeted on 28 February in common years, on the 29th in leap years."""
+    leapling = attrs.evolve(SITI, birthday=date(2000, 2, 29))
+    scheduler, clock, _ = make(
+        jobs, [birthday_greeting()], datetime(2027, 1, 10, tzinfo=UTC), leapling
+    )
+    [touch] = scheduler.schedule([leapling])
+    assert local("Asia/Jakarta", 2027, 2, 28, 9, 0) == touch.due_at
+    assert touch.key.endswith("/2027")
+    clock.set(datetime(2028, 1, 10, tzinfo=UTC))
+    [touch] = scheduler.schedule([leapling])
+    assert local("Asia/Jakarta", 2028, 2, 29, 9, 0) == touch.due_at
+    assert [] == scheduler.schedule([leapling])  # already planned: idempotent
+
+
+def test_send_time_in_a_dst_gap_moves_to_the_first_valid_instant() -> None:
+    """A window opening at 02:30 on the spring-forward night opens at 03:00 EDT."""
+    window = SendWindow("02:30", "05:00")
+    at = local("America/New_York", 2026, 3, 8, 1, 0)
+    assert datetime(2026, 3, 8, 7, 0, tzinfo=UTC) == window.next_open(at, "America/New_York")
+
+
+def test_window_across_midnight() -> None:
+    """20:00-02:00 means the evening and the small hours, not 02:00-20:00."""
+    window = SendWindow("20:00", "02:00")
+    zone = "Asia/Jakarta"
+    one_am = local(zone, 2026, 3, 3, 1, 0)
+    assert one_am == window.next_open(one_am, zone)
+    assert local(zone, 2026, 3, 3, 20, 0) == window.next_open(local(zone, 2026, 3, 3, 3, 0), zone)
+    assert local(zone, 2026, 3, 3, 21, 0) == window.next_open(local(zone, 2026, 3, 3, 21, 0), zone)
+
+
+def test_cap_defers_the_third_touch(jobs: JobStore) -> None:
+    """Two marketing touches a week: the third waits until the first is a week old."""
+    cap = Cap(limit=2, period=timedelta(days=7), group="marketing")
+    promo = Campaign("promo", OnEvent("purchase"), [Step(timedelta(0), "check_in")], cap=cap)
+    start = local("Asia/Jakarta", 2026, 3, 2, 10, 0)
+    scheduler, clock, sender = make(jobs, [promo], start)
+    for i in range(3):
+        scheduler.handle(CareEvent("purchase", "siti", start + i * H, id=f"order-{i}"))
+    clock.set(start + 3 * H)
+    report = scheduler.run_due()
+    assert 2 == len(report.sent)
+    [(key, reason)] = report.deferred
+    assert key.endswith("/order-2")
+    assert "cap marketing: 2 per 7d" in reason
+    clock.set(start + timedelta(days=7))
+    assert () == scheduler.run_due().sent  # not yet: both sends are younger than a week
+    clock.set(start + timedelta(days=7) + 3 * H)  # the first send (at +3 h) is a week old
+    assert (key,) == scheduler.run_due().sent
+
+
+def test_missing_consent_falls_back_to_email() -> None:
+    """Preferred WhatsApp without consent: email, with the reason recorded."""
+    customer = attrs.evolve(JOHN, preferred_channel="whatsapp")
+    campaign = csat_after_resolution()
+    now = local("America/New_York", 2026, 3, 3, 10, 0)
+    [touch] = plan(campaign, customer, anchor=now - 2 * H, occurrence="e1")
+    decision = decide(campaign, touch, customer, now=now)
+    assert Send(Channel.EMAIL, "no consent on whatsapp: fell back to email") == decision
+    nobody = attrs.evolve(customer, consent=set())
+    assert isinstance(decide(campaign, touch, nobody, now=now), Suppress)
+
+
+def test_new_ticket_cancels_the_pending_survey(jobs: JobStore) -> None:
+    """A new ticket before the survey goes out cancels it (exit rule), at once."""
+    start = local("Asia/Jakarta", 2026, 3, 2, 10, 0)
+    scheduler, clock, sender = make(jobs, [csat_after_resolution(), nps_survey()], start)
+    planned = scheduler.handle(CareEvent("ticket_resolved", "siti", start, id="T-1"))
+    assert 2 == len(planned)
+    scheduler.handle(CareEvent("ticket_opened", "siti", start + H, id="T-2"))
+    clock.set(start + timedelta(days=30))
+    assert () == scheduler.run_due().sent
+    assert {} == sender.sent
+
+
+def test_crash_between_claim_and_complete_sends_exactly_once(tmp_path: Path) -> None:
+    """Kill the worker after it sent and before it completed: one send, two attempts."""
+    jobs, sent = str(tmp_path / "jobs.sqlite3"), str(tmp_path / "sent.sqlite3")
+    resolved = local("Asia/Jakarta", 2026, 3, 2, 10, 0)
+    first = _workers.scheduler(jobs, sent, resolved)
+    [touch] = first.handle(CareEvent("ticket_resolved", "c-1", resolved, id="T-1"))
+    ctx = multiprocessing.get_context("spawn")
+    worker = ctx.Process(target=_workers.run_and_die, args=(jobs, sent, touch.due_at.timestamp()))
+    worker.start()
+    worker.join(60)
+    assert 17 == worker.exitcode  # it died inside the sender
+    # Within the lease nobody else takes it; after the lease it is sent again, same key.
+    assert () == _workers.scheduler(jobs, sent, touch.due_at + timedelta(minutes=1)).run_due().sent
+    later = _workers.scheduler(jobs, sent, touch.due_at + timedelta(minutes=6))
+    assert (touch.key,) == later.run_due().sent
+    rows = sqlite3.connect(sent).execute("SELECT key, attempts FROM sent").fetchall()
+    assert [(touch.key, 2)] == rows  # delivered twice, recorded once: de-duplicated on the key
+    assert ("done", "sent", None) == SqliteJobStore(jobs).state(touch.key)
+
+
+def test_two_processes_never_claim_the_same_job(tmp_path: Path) -> None:
+    """Two workers on one SQLite file split the due jobs between them, without overlap."""
+    path = str(tmp_path / "jobs.sqlite3")
+    store = SqliteJobStore(path)
+    now = datetime(2026, 3, 2, tzinfo=UTC)
+    touches = [
+        Touch(f"c/cust-{i}/0/x", "c", f"cust-{i}", 0, "x", now - timedelta(seconds=i), "check_in")
+        for i in range(300)
+    ]
+    assert 300 == store.enqueue_many(touches, enrolled_at=now)
+    ctx = multiprocessing.get_context("spawn")
+    outs = [str(tmp_path / f"claimed-{n}.json") for n in range(2)]
+    workers = [
+        ctx.Process(target=_workers.claim_all, args=(path, out, now.timestamp())) for out in outs
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    a, b = (set(json.loads(Path(out).read_text())) for out in outs)
+    assert set() == a & b
+    assert {t.key for t in touches} == a | b
+
+
+# -- the job store contract -------------------------------------------------------------------
+
+
+def touch(key: str, due: datetime, customer: str = "siti") -> Touch:
+    return Touch(
+        key,
+        key.split("/", maxsplit=1)[0],
+        customer,
+        0,
+        key.rsplit("/", 1)[-1],
+        due,
+        "check_in",
+        group="marketing",
+    )
+
+
+def test_job_store_contract(jobs: JobStore) -> None:
+    """Idempotent enqueue, cancel by key and prefix, leased claims, release, complete, history."""
+    t0 = datetime(2026, 3, 2, tzinfo=UTC)
+    lease = timedelta(minutes=5)
+    assert jobs.enqueue(touch("a/siti/0/1", t0), enrolled_at=t0)
+    assert not jobs.enqueue(touch("a/siti/0/1", t0 + H), enrolled_at=t0)  # same key: ignored
+    jobs.enqueue(touch("a/siti/0/2", t0 + timedelta(seconds=1)), enrolled_at=t0 + H)
+    jobs.enqueue(touch("b/siti/0/1", t0 + timedelta(seconds=2)), enrolled_at=t0)
+    jobs.enqueue(touch("b/john/0/1", t0 + timedelta(seconds=3), "john"), enrolled_at=t0)
+    assert t0 + H == jobs.last_enrolled("a/siti/")
+    assert None is jobs.last_enrolled("c/siti/")
+    assert 1 == jobs.cancel(prefix="b/siti/")
+    assert 0 == jobs.cancel(key="b/siti/0/1")
+    claimed = [t.key for t in jobs.claim(t0 + H, limit=2, lease=lease)]
+    assert ["a/siti/0/1", "a/siti/0/2"] == claimed
+    assert ["b/john/0/1"] == [t.key for t in jobs.claim(t0 + H, limit=10, lease=lease)]
+    assert [] == jobs.claim(t0 + H, limit=10, lease=lease)  # all leased
+    jobs.complete("a/siti/0/1", outcome="sent", at=t0 + H)
+    jobs.release("a/siti/0/2", until=t0 + 2 * H, reason="outside the send window")
+    assert [] == jobs.claim(t0 + H + 2 * lease, limit=10, lease=lease)[:0]
+    again = [t.key for t in jobs.claim(t0 + 2 * H, limit=10, lease=lease)]
+    assert ["b/john/0/1", "a/siti/0/2"] == again  # john's lease ran out; a/2 is due again
+    [sent] = jobs.sent_since("siti", t0)
+    assert ("a/siti/0/1", "marketing", t0 + H) == (sent.key, sent.group, sent.at)
+    assert [] == jobs.sent_since("siti", t0 + H)
+
+
+# -- planning details ---------------------------------------------------------------------------
+
+
+def test_keys_are_stable_and_touches_planned_in_the_window() -> None:
+    """campaign/customer/step/occurrence; each step moved into the customer's window."""
+    campaign = Campaign(
+        "onboarding",
+        OnEvent("signup"),
+        [Step(timedelta(0), "check_in"), Step(timedelta(days=3), "care_tips")],
+        window=SendWindow("09:00", "17:00", days={0, 1, 2, 3, 4}),
+    )
+    friday_night = local("Asia/Jakarta", 2026, 3, 6, 22, 0)
+    first, second = plan(campaign, SITI, anchor=friday_night, occurrence="signup-1")
+    assert ("onboarding/siti/0/signup-1", "onboarding/siti/1/signup-1") == (first.key, second.key)
+    assert local("Asia/Jakarta", 2026, 3, 9, 9, 0) == first.due_at  # Monday morning
+    assert local("Asia/Jakarta", 2026, 3, 10, 9, 0) == second.due_at  # Monday 22:00 -> Tuesday
+
+
+def test_decide_defers_outside_the_window_and_names_reasons() -> None:
+    """At send time the window is checked again (the customer may have moved zones)."""
+    campaign = csat_after_resolution()
+    now = local("Asia/Jakarta", 2026, 3, 3, 10, 0)
+    [t] = plan(campaign, SITI, anchor=now - 2 * H, occurrence="e")
+    moved = attrs.evolve(SITI, timezone="America/New_York")  # 22:00 there
+    decision = decide(campaign, t, moved, now=now)
+    assert isinstance(decision, Defer)
+    assert "window" in decision.reason
+    assert Suppress("unknown customer") == decide(campaign, t, None, now=now)
+
+
+def test_reentry_rules(jobs: JobStore) -> None:
+    """'never' enrols once; a cool-down waits; periodic check-ins follow their period."""
+    start = local("Asia/Jakarta", 2026, 3, 2, 10, 0)
+    churny = attrs.evolve(SITI, tier="at_risk")
+    scheduler, clock, _ = make(
+        jobs, [win_back(), periodic_check_in(timedelta(days=30))], start, churny
+    )
+    assert 2 == len(scheduler.schedule([churny]))
+    clock.set(start + timedelta(days=10))
+    assert [] == scheduler.schedule([churny])
+    clock.set(start + timedelta(days=31))
+    assert ["periodic_check_in"] == [t.campaign for t in scheduler.schedule([churny])]
+    clock.set(start + timedelta(days=61))
+    assert {"periodic_check_in", "win_back"} == {t.campaign for t in scheduler.schedule([churny])}
+
+
+def test_sender_failure_is_retried_with_the_same_key(jobs: JobStore) -> None:
+    """A sender that raises gets the touch again later, same key, sent once."""
+    start = local("Asia/Jakarta", 2026, 3, 2, 10, 0)
+    scheduler, clock, sender = make(jobs, [csat_after_resolution()], start)
+    sender.fail_times = 1
+    [t] = scheduler.handle(CareEvent("ticket_resolved", "siti", start, id="T-1"))
+    clock.set(t.due_at)
+    assert 1 == len(scheduler.run_due().failed)
+    clock.set(t.due_at + timedelta(minutes=11))
+    assert (t.key,) == scheduler.run_due().sent
+    assert 2 == sender.attempts
+    assert [t.key] == list(sender.sent)
+
+
+def test_recipes_are_valid_and_distinct() -> None:
+    """Every recipe builds, with a unique name and templates the renderer knows."""
+    recipes = all_recipes()
+    assert len({c.name for c in recipes}) == len(recipes)
+    assert {s.template for c in recipes for s in c.steps} <= set(TEMPLATES)
+
+
+def test_bad_campaigns_are_refused() -> None:
+    """Names with '/', no steps, empty windows: typed errors."""
+    with pytest.raises(InvalidValue):
+        Campaign("a/b", OnEvent("x"), [Step(timedelta(0), "check_in")])
+    with pytest.raises(InvalidValue):
+        Campaign("a", OnEvent("x"), [])
+    with pytest.raises(InvalidValue):
+        SendWindow("09:00", "09:00")
