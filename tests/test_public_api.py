@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import importlib
 import inspect
 
 import pytest
 
 import carekit
+
+PACKAGES = ["carekit", "carekit.campaigns", "carekit.campaigns.recipes", "carekit.i18n",
+            "carekit.stores.sqlite", "carekit.testing"]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", carekit.__all__)
@@ -34,3 +38,17 @@ def test_public_methods_are_documented() -> None:
         and not inspect.getdoc(getattr(obj, attr))
     ]
     assert [] == missing
+
+
+@pytest.mark.parametrize("module", PACKAGES)
+def test_every_public_module_name_is_documented(module: str) -> None:
+    """Every name in a public module's __all__ exists and has a docstring."""
+    mod = importlib.import_module(module)
+    undocumented = [
+        name
+        for name in mod.__all__
+        if not (inspect.isclass(getattr(mod, name)) or callable(getattr(mod, name)))
+        or not inspect.getdoc(getattr(mod, name))
+    ]
+    data = {"TEMPLATES", "MARKETING_CAP", "SCHEMA_VERSION", "DEFAULT_PAUSE_ON"}
+    assert [] == [n for n in undocumented if n not in data]

@@ -112,7 +112,7 @@ class MemoryJobStore:
     def __init__(self) -> None:
         self._jobs: dict[str, _Job] = {}
         self._heap: list[tuple[float, str]] = []
-        self._sent: dict[str, list[SentTouch]] = {}
+        self._sent: dict[str, list[tuple[str, str | None, datetime]]] = {}
         self._enrolled: dict[str, datetime] = {}
 
     def enqueue(self, touch: Touch, *, enrolled_at: datetime) -> bool:
@@ -162,9 +162,7 @@ class MemoryJobStore:
         job.state, job.outcome, job.lease_until = "done", outcome, None
         if outcome == "sent":
             t = job.touch
-            self._sent.setdefault(t.customer_id, []).append(
-                SentTouch(key, t.customer_id, t.group, at)
-            )
+            self._sent.setdefault(t.customer_id, []).append((key, t.group, at))
 
     def release(self, key: str, *, until: datetime, reason: str) -> None:
         """Make the job due again at ``until``."""
@@ -174,7 +172,11 @@ class MemoryJobStore:
 
     def sent_since(self, customer_id: str, since: datetime) -> list[SentTouch]:
         """The customer's sends after ``since``."""
-        return [s for s in self._sent.get(customer_id, ()) if s.at > since]
+        return [
+            SentTouch(key, customer_id, group, at)
+            for key, group, at in self._sent.get(customer_id, ())
+            if at > since
+        ]
 
     def last_enrolled(self, prefix: str) -> datetime | None:
         """The last enrolment with this ``campaign/customer`` prefix."""
