@@ -100,9 +100,11 @@ def test_new_ticket_with_a_taken_id_is_refused(store: TicketStore) -> None:
 
 
 def test_unknown_id(store: TicketStore) -> None:
-    """TicketNotFound, also a KeyError."""
-    with pytest.raises(TicketNotFound):
+    """TicketNotFound, also a KeyError, naming the id."""
+    with pytest.raises(TicketNotFound) as info:
         store.get("nope")
+    assert isinstance(info.value, KeyError)
+    assert "nope" == info.value.ticket_id
 
 
 def test_due_index(store: TicketStore) -> None:

@@ -316,17 +316,7 @@ class CampaignScheduler:
                         planned += self.enrol(
                             campaign, customer, anchor=anchor, occurrence=year, now=when
                         )
-                elif isinstance(trigger, Every):
-                    last = self.jobs.last_enrolled(f"{campaign.name}/{customer.id}/")
-                    if last is None or when - last >= trigger.period:
-                        planned += self.enrol(
-                            campaign,
-                            customer,
-                            anchor=when,
-                            occurrence=when.strftime("%Y%m%d"),
-                            now=when,
-                        )
-                elif isinstance(trigger, OnSegment) and trigger.predicate(customer):
+                elif self._due_today(campaign, customer, when):
                     planned += self.enrol(
                         campaign,
                         customer,
@@ -335,6 +325,14 @@ class CampaignScheduler:
                         now=when,
                     )
         return planned
+
+    def _due_today(self, campaign: Campaign, customer: Customer, now: datetime) -> bool:
+        """Whether a periodic or segment campaign enrols ``customer`` now."""
+        trigger = campaign.trigger
+        if isinstance(trigger, Every):
+            last = self.jobs.last_enrolled(f"{campaign.name}/{customer.id}/")
+            return last is None or now - last >= trigger.period
+        return isinstance(trigger, OnSegment) and trigger.predicate(customer)
 
     # -- delivery -------------------------------------------------------------------
 
