@@ -119,7 +119,8 @@ def aps(items: list[Touch], jobstore: Any) -> tuple[float, float]:
             store.remove_job(job.id)
         ran += len(due)
     rate = ran / (time.perf_counter() - t)
-    scheduler.shutdown(wait=False)
+    scheduler.remove_all_jobs()  # so that its thread has nothing to run as it stops
+    scheduler.shutdown(wait=True)
     return add, rate
 
 
