@@ -341,3 +341,25 @@ def test_bad_campaigns_are_refused() -> None:
         Campaign("a", OnEvent("x"), [])
     with pytest.raises(InvalidValue):
         SendWindow("09:00", "09:00")
+
+
+def test_unknown_zone_and_language_fall_back_to_the_desks(jobs: JobStore) -> None:
+    """A customer with no zone or locale gets the desk's: Jakarta hours, Indonesian."""
+    anonymous = Customer("anon", name="Budi", consent={"email"})
+    resolved = local("Asia/Jakarta", 2026, 3, 2, 23, 10)
+    clock = ManualClock(resolved)
+    sender = RecordingSender()
+    scheduler = CampaignScheduler(
+        [csat_after_resolution()],
+        jobs,
+        sender,
+        InMemoryDirectory([anonymous]),
+        clock=clock,
+        default_timezone="Asia/Jakarta",
+        default_locale="id",
+    )
+    [t] = scheduler.handle(CareEvent("ticket_resolved", "anon", resolved, id="T-5"))
+    assert local("Asia/Jakarta", 2026, 3, 3, 9, 0) == t.due_at
+    clock.set(t.due_at)
+    assert (t.key,) == scheduler.run_due().sent
+    assert "id" == sender.sent[t.key][2].locale

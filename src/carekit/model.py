@@ -306,7 +306,9 @@ _EVENT_SETTERS = slot_setters(TicketEvent)
 _TICKET_SETTERS = slot_setters(Ticket)
 
 
-def _locale(value: str) -> str:
+def _locale(value: str | None) -> str | None:
+    if value is None:
+        return None
     try:
         Locale.parse(value, sep="-" if "-" in value else "_")
     except (UnknownLocaleError, ValueError, TypeError) as exc:
@@ -314,8 +316,9 @@ def _locale(value: str) -> str:
     return value
 
 
-def _timezone(value: str) -> str:
-    zone(value)
+def _timezone(value: str | None) -> str | None:
+    if value is not None:
+        zone(value)
     return value
 
 
@@ -330,8 +333,10 @@ class Customer:
     Attributes:
         id: the host's id.
         name: how to address them.
-        locale: their language, a babel locale name (``"id"``, ``"en_US"``).
-        timezone: their IANA time zone (``"Asia/Jakarta"``).
+        locale: their language, a babel locale name (``"id"``, ``"en_US"``);
+            ``None`` when unknown (the desk's default applies).
+        timezone: their IANA time zone (``"Asia/Jakarta"``); ``None`` when unknown
+            (the desk's default zone applies, then UTC).
         tier: a free label used by policies (``"standard"``, ``"vip"``).
         birthday: their date of birth, if known.
         consent: the channels they agreed to be contacted on proactively.
@@ -340,8 +345,8 @@ class Customer:
 
     id: str
     name: str = ""
-    locale: str = attrs.field(default="en", converter=_locale)
-    timezone: str = attrs.field(default="UTC", converter=_timezone)
+    locale: str | None = attrs.field(default=None, converter=_locale)
+    timezone: str | None = attrs.field(default=None, converter=_timezone)
     tier: str = "standard"
     birthday: date | None = None
     consent: frozenset[Channel] = attrs.field(factory=frozenset, converter=_consent)

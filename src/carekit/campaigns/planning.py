@@ -131,13 +131,14 @@ class OnDate:
 
     field: str = "birthday"
     at: str = "09:00"
+    default_timezone: str = "UTC"
 
     def next_anchor(self, customer: Customer, now: datetime) -> tuple[datetime, str] | None:
         """The next yearly instant at or after ``now`` (in UTC) and its occurrence (the year)."""
         day = getattr(customer, self.field, None)
         if not isinstance(day, date):
             return None
-        tz = zone(customer.timezone)
+        tz = zone(customer.timezone or self.default_timezone)
         local_now = now.astimezone(tz)
         for year in (local_now.year, local_now.year + 1):
             wall = datetime.combine(_in_year(day, year), _hhmm(self.at, "at"))
@@ -405,11 +406,13 @@ def decide(  # noqa: PLR0911 - one return per outcome, in the order they are che
     now: datetime,
     sent: Sequence[SentTouch] = (),
     caps: Iterable[Cap] = (),
+    default_timezone: str = "UTC",
 ) -> Decision:
     """Send, defer or suppress ``touch`` at ``now``; pure.
 
     ``sent`` is the customer's recent sends (all campaigns); ``caps`` the caps
     in force for the touch's group (the campaign's own is always included).
+    The window is the customer's zone, or ``default_timezone`` when unknown.
     """
     now = to_utc(now, "now")
     if customer is None:
@@ -417,7 +420,8 @@ def decide(  # noqa: PLR0911 - one return per outcome, in the order they are che
     step = campaign.steps[touch.step]
     if step.condition is not None and not step.condition(customer, touch):
         return Suppress("step condition not met")
-    opening = campaign.window.next_open(now, customer.timezone)
+    timezone = customer.timezone or default_timezone
+    opening = campaign.window.next_open(now, timezone)
     if opening > now:
         return Defer(opening, "outside the send window")
     wanted = touch.channel or customer.preferred_channel or Channel.EMAIL
@@ -447,5 +451,5 @@ def decide(  # noqa: PLR0911 - one return per outcome, in the order they are che
             if cap.on_exceed == "drop":
                 return Suppress(why)
             free_at = recent[len(recent) - cap.limit] + cap.period
-            return Defer(campaign.window.next_open(free_at, customer.timezone), why)
+            return Defer(campaign.window.next_open(free_at, timezone), why)
     return Send(wanted, reason)

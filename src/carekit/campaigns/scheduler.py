@@ -209,7 +209,8 @@ class CampaignScheduler:
         clock: the source of ``now`` (default: the system clock).
         renderer: the template renderer (default: :class:`~carekit.i18n.CatalogRenderer`).
         caps: caps shared across campaigns (by group), besides each campaign's own.
-        default_timezone: for customers without one.
+        default_timezone: the desk's zone, for customers without one.
+        default_locale: the desk's language, for customers without one.
         lease: how long a claimed job is held by one worker.
         retry: how long to wait after a sender failure.
     """
@@ -225,6 +226,7 @@ class CampaignScheduler:
         renderer: TemplateRenderer | None = None,
         caps: Iterable[Cap] = (),
         default_timezone: str = "UTC",
+        default_locale: str = "en",
         lease: timedelta = timedelta(minutes=5),
         retry: timedelta = timedelta(minutes=10),
     ) -> None:
@@ -238,6 +240,7 @@ class CampaignScheduler:
         self.renderer = renderer if renderer is not None else CatalogRenderer()
         self.caps = tuple(caps)
         self.default_timezone = default_timezone
+        self.default_locale = default_locale
         self.lease = lease
         self.retry = retry
         self._longest_cap = max(
@@ -310,6 +313,7 @@ class CampaignScheduler:
             for campaign in self.campaigns.values():
                 trigger = campaign.trigger
                 if isinstance(trigger, OnDate):
+                    trigger = attrs.evolve(trigger, default_timezone=self.default_timezone)
                     found = trigger.next_anchor(customer, when)
                     if found is not None:
                         anchor, year = found
@@ -351,7 +355,15 @@ class CampaignScheduler:
                 suppressed.append((touch.key, "unknown campaign"))
                 continue
             history = self.jobs.sent_since(touch.customer_id, when - self._longest_cap)
-            decision = decide(campaign, touch, customer, now=when, sent=history, caps=self.caps)
+            decision = decide(
+                campaign,
+                touch,
+                customer,
+                now=when,
+                sent=history,
+                caps=self.caps,
+                default_timezone=self.default_timezone,
+            )
             if isinstance(decision, Defer):
                 self.jobs.release(touch.key, until=decision.until, reason=decision.reason)
                 deferred.append((touch.key, decision.reason))
@@ -363,7 +375,7 @@ class CampaignScheduler:
                 continue
             message = self.renderer.render(
                 touch.template,
-                locale=customer.locale,
+                locale=customer.locale or self.default_locale,
                 timezone=customer.timezone or self.default_timezone,
                 fields=touch.fields,
             )
