@@ -32,7 +32,7 @@ def reference_p_wait(agents: int, load: Fraction) -> float:
 
 
 def test_published_example_100_calls_in_30_minutes() -> None:
-    """100 calls in 30 min at 180 s (10 Erlangs): the published P(wait) table; 14 agents for 80/20."""
+    """100 calls in 30 min at 180 s (10 Erlangs): published P(wait) values; 14 agents for 80/20."""
     rate = 100 / HALF_HOUR
     published = {11: 0.6821, 12: 0.4494, 13: 0.2853, 14: 0.1741}
     for agents, p_wait in published.items():
