@@ -8,7 +8,8 @@ import pytest
 import carekit
 
 PACKAGES = ["carekit", "carekit.campaigns", "carekit.campaigns.recipes", "carekit.i18n",
-            "carekit.stores.sqlite", "carekit.testing"]  # fmt: skip
+            "carekit.metrics", "carekit.staffing", "carekit.stores.sqlite",
+            "carekit.testing"]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", carekit.__all__)
