@@ -18,6 +18,7 @@ from carekit import (
     TicketNotFound,
     TicketStore,
 )
+from carekit.i18n import Money
 from carekit.stores.sqlite import SchemaError, SqliteTicketStore
 from carekit.testing import InMemoryTicketStore
 
@@ -50,6 +51,7 @@ def worked(ticket_id: str = "T-1") -> Ticket:
         when=date(2026, 3, 9),
         sent=datetime(2026, 3, 2, 9, 3, tzinfo=UTC),
         pair=(1, "a"),
+        voucher=Money("50000", "IDR"),
     )
     return L.apply(t, "agent_reply", at=T0 + timedelta(minutes=3))
 
@@ -67,6 +69,7 @@ def test_round_trip_is_exact(store: TicketStore) -> None:
         note["pair"],
         note["when"],
     )
+    assert Money("50000", "IDR") == note["voucher"]
     assert [ticket] == list(store)
 
 

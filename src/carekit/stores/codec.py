@@ -5,7 +5,8 @@ ticket read back would not equal the one saved. Values are tagged instead:
 ``{"$t": [...]}`` a tuple, ``{"$p": 3}`` a Priority, ``{"$c": "email"}`` a
 Channel, ``{"$s": "open"}`` a Status, ``{"$dt": "..."}`` an aware datetime,
 ``{"$d": "..."}`` a date, ``{"$td": seconds}`` a timedelta, ``{"$dec": "..."}``
-a Decimal. Anything else that JSON cannot hold is refused with a clear error.
+a Decimal, ``{"$m": ["50000", "IDR"]}`` a :class:`~carekit.i18n.Money`. Anything
+else that JSON cannot hold is refused with a clear error.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from carekit.exceptions import InvalidValue
+from carekit.i18n import Money
 from carekit.model import Channel, Priority, Status
 
 __all__ = ["dumps", "loads"]
@@ -52,6 +54,8 @@ def _encode(value: Any) -> Any:  # noqa: PLR0911, PLR0912 - one branch per type,
         return {"$td": value.total_seconds()}
     if isinstance(value, Decimal):
         return {"$dec": str(value)}
+    if isinstance(value, Money):
+        return {"$m": [str(value.amount), value.currency]}
     raise InvalidValue(
         "event data", value, "JSON values, tuples, enums, dates, datetimes, timedeltas, Decimals"
     )
@@ -66,6 +70,7 @@ _TAGS: dict[str, Callable[[Any], Any]] = {
     "$d": date.fromisoformat,
     "$td": lambda v: timedelta(seconds=v),
     "$dec": Decimal,
+    "$m": lambda v: Money(Decimal(v[0]), v[1]),
 }
 
 

@@ -1,0 +1,465 @@
+"""A discrete-event simulation that drives the real engine through days of a care desk.
+
+Theory of operation
+-------------------
+A virtual clock (:class:`~carekit.testing.ManualClock`) moves from event to
+event of a heap: arrivals (drawn per hour of the day from the model's
+profile), agents finishing a ticket, customers answering, holds ending,
+callers hanging up, and a tick every five virtual minutes. Every ticket goes
+through the real :class:`~carekit.Desk` (lifecycle, SLA, escalation, store)
+and every proactive touch through the real
+:class:`~carekit.campaigns.CampaignScheduler` (planning, windows, caps,
+consent, job store). Two random streams, one for arrivals and one for
+behaviour, make a run a pure function of its seed; the arrival stream does
+not depend on staffing, so two variants of a desk see the same tickets.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import sys
+from collections import Counter, deque
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import attrs
+
+from carekit._time import zone
+from carekit.campaigns import CampaignScheduler, CareEvent, JobStore, MemoryJobStore
+from carekit.campaigns.planning import Campaign
+from carekit.campaigns.recipes import MARKETING_CAP, all_recipes
+from carekit.desk import Desk
+from carekit.escalation import (
+    AfterBreach,
+    AtBreach,
+    Before,
+    Decision,
+    EscalationLevel,
+    EscalationPolicy,
+    Notify,
+    RaisePriority,
+)
+from carekit.i18n import Message, Money
+from carekit.model import Channel, Customer, Ticket
+from carekit.protocols import TicketStore
+from carekit.selector import PolicySelector
+from carekit.simulate.model import DeskModel
+from carekit.sla import SlaPolicy
+from carekit.sla_report import Metric
+from carekit.testing import InMemoryDirectory, InMemoryTicketStore, ManualClock
+
+__all__ = ["SimulationResult", "default_escalation", "simulate"]
+
+TICK = 300.0  # seconds between escalation ticks and campaign runs
+_MAX_HANDLINGS = 6
+
+
+def default_escalation() -> EscalationPolicy:
+    """Warn at 75 % of the first-response target, escalate at breach, raise priority later."""
+    fr, res = Metric.FIRST_RESPONSE, Metric.RESOLUTION
+    return EscalationPolicy(
+        [
+            EscalationLevel("warning", Before(fr, 0.75), [Notify("team_lead")]),
+            EscalationLevel("breach", AtBreach(fr), [Notify("supervisor")]),
+            EscalationLevel(
+                "late resolution", AfterBreach(res, timedelta(hours=4)), [RaisePriority()]
+            ),
+        ]
+    )
+
+
+@attrs.frozen
+class SimulationResult:
+    """What a run produced: the tickets, the decisions, the sends, and samples for charts."""
+
+    model: DeskModel
+    seed: int
+    days: int
+    start: datetime
+    end: datetime
+    policy: str
+    tickets: tuple[Ticket, ...]
+    escalations: Mapping[str, int]
+    sends: Mapping[str, int]
+    suppressions: Mapping[str, int]
+    deferrals: Mapping[str, int]
+    answers: tuple[CareEvent, ...]
+    queue_by_hour: tuple[float, ...]
+    agents: int
+
+    @property
+    def escalation_total(self) -> int:
+        """All escalation decisions carried out."""
+        return sum(self.escalations.values())
+
+
+class _Sender:
+    def __init__(self) -> None:
+        self.sent: dict[str, tuple[Customer, Channel, Message]] = {}
+
+    def send(self, message: Message, *, customer: Customer, channel: Channel, key: str) -> None:
+        self.sent.setdefault(key, (customer, channel, message))
+
+
+class _Handler:
+    def __init__(self, on_breach: Callable[[Decision, Ticket], None]) -> None:
+        self.by_level: Counter[str] = Counter()
+        self.on_breach = on_breach
+
+    def handle(self, decision: Decision, ticket: Ticket) -> None:
+        self.by_level[decision.level] += 1
+        if decision.level == "breach":
+            self.on_breach(decision, ticket)
+
+
+def _customers(model: DeskModel, rng: random.Random) -> list[Customer]:
+    weights = [m.share for m in model.customers]
+    out = []
+    for i in range(model.population):
+        mix = rng.choices(model.customers, weights)[0]
+        born = date(1960 + rng.randrange(45), rng.randrange(1, 13), rng.randrange(1, 29))
+        out.append(
+            Customer(
+                f"c-{i}",
+                name=f"Customer {i}",
+                locale=mix.locale,
+                timezone=mix.timezone,
+                tier=mix.tier,
+                birthday=born,
+                consent=mix.consent,
+                preferred_channel=rng.choice(sorted(mix.consent)),
+            )
+        )
+    return out
+
+
+class _Run:  # one simulation run; all mutable state lives here
+    def __init__(
+        self,
+        model: DeskModel,
+        *,
+        seed: int,
+        start: datetime,
+        policies: SlaPolicy | PolicySelector,
+        escalation: EscalationPolicy,
+        campaigns: Sequence[Campaign],
+        store: TicketStore,
+        jobs: JobStore,
+    ) -> None:
+        self.model = model
+        self.arrivals = random.Random(f"{seed}/arrivals")
+        self.rng = random.Random(f"{seed}/behaviour")
+        self.tz = zone(model.timezone)
+        self.clock = ManualClock(start)
+        self.customers = _customers(model, random.Random(f"{seed}/customers"))
+        self.directory = InMemoryDirectory(self.customers)
+        self.sender = _Sender()
+        self.handler = _Handler(self._breached)
+        self.desk = Desk(
+            store,
+            clock=self.clock,
+            policies=policies,
+            escalation=escalation,
+            handler=self.handler,
+            directory=self.directory,
+        )
+        self.scheduler = CampaignScheduler(
+            campaigns,
+            jobs,
+            self.sender,
+            self.directory,
+            clock=self.clock,
+            caps=[MARKETING_CAP],
+            default_timezone=model.timezone,
+        )
+        self.heap: list[tuple[float, int, str, Any]] = []
+        self.seq = 0
+        self.phone: deque[str] = deque()
+        self.other: deque[str] = deque()
+        self.waiting: set[str] = set()
+        self.handlings: Counter[str] = Counter()
+        self.busy = 0
+        self.count = 0
+        self.suppressed: Counter[str] = Counter()
+        self.deferred: Counter[str] = Counter()
+        self.answers: list[CareEvent] = []
+        self.queue_samples: dict[int, list[int]] = {h: [] for h in range(24)}
+
+    # -- the event heap -----------------------------------------------------------------
+
+    def at(self, t: float, kind: str, payload: Any = None) -> None:
+        self.seq += 1
+        heapq.heappush(self.heap, (t, self.seq, kind, payload))
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def hour(self, t: float) -> int:
+        return datetime.fromtimestamp(t, UTC).astimezone(self.tz).hour
+
+    def plan_day(self, day_start: float) -> None:
+        for h in range(24):
+            rate = self.model.arrivals[self.hour(day_start + h * 3600)]
+            n = _poisson(self.arrivals, rate)
+            for _ in range(n):
+                self.at(day_start + h * 3600 + self.arrivals.random() * 3600, "arrival")
+            self.at(day_start + h * 3600, "dispatch")
+        for _ in range(_poisson(self.arrivals, self.model.purchases_per_day)):
+            self.at(day_start + self.arrivals.random() * 86_400, "purchase")
+        self.at(day_start, "daily")
+
+    # -- behaviour --------------------------------------------------------------------------
+
+    def arrival(self, t: float) -> None:
+        model = self.model
+        channel = self.arrivals.choices(list(model.channels), list(model.channels.values()))[0]
+        customer = self.arrivals.choice(self.customers)
+        self.count += 1
+        ticket_id = f"T-{self.count:05d}"
+        self.desk.open(ticket_id, channel=channel, customer_id=customer.id)
+        self.scheduler.handle(CareEvent("ticket_opened", customer.id, self.now(), id=ticket_id))
+        self.enqueue(ticket_id, channel)
+        if channel is Channel.PHONE:
+            patience = self.rng.expovariate(1 / model.call_patience.total_seconds())
+            self.at(t + patience, "hang_up", ticket_id)
+
+    def enqueue(self, ticket_id: str, channel: Channel) -> None:
+        (self.phone if channel is Channel.PHONE else self.other).append(ticket_id)
+        self.waiting.add(ticket_id)
+
+    def dispatch(self, t: float) -> None:
+        on_duty = self.model.agents_at(self.hour(t))
+        while self.busy < on_duty and (self.phone or self.other):
+            queue = self.phone or self.other
+            ticket_id = queue.popleft()
+            if ticket_id not in self.waiting:
+                continue  # hung up while waiting
+            self.waiting.discard(ticket_id)
+            self.busy += 1
+            ticket = self.desk.apply(ticket_id, "agent_reply", actor=f"agent-{self.busy}")
+            mean = self.model.handle_time[ticket.channel].total_seconds()
+            self.at(t + self.rng.expovariate(1 / mean), "done", ticket_id)
+
+    def done(self, t: float, ticket_id: str) -> None:
+        self.busy -= 1
+        self.handlings[ticket_id] += 1
+        model, r = self.model, self.rng.random()
+        ticket = self.desk.store.get(ticket_id)
+        if (
+            ticket.channel is Channel.PHONE
+            or r < model.p_resolve
+            or self.handlings[ticket_id] >= _MAX_HANDLINGS
+        ):
+            self.resolve(t, ticket)
+        elif r < model.p_resolve + model.p_pending:
+            self.desk.apply(ticket_id, "wait_on_customer")
+            self.at(
+                t + self.rng.expovariate(1 / model.customer_delay.total_seconds()),
+                "customer_reply",
+                ticket_id,
+            )
+        elif r < model.p_resolve + model.p_pending + model.p_hold:
+            self.desk.apply(ticket_id, "hold")
+            self.at(
+                t + self.rng.expovariate(1 / model.hold_time.total_seconds()), "resume", ticket_id
+            )
+        else:
+            self.enqueue(ticket_id, ticket.channel)
+
+    def resolve(self, t: float, ticket: Ticket) -> None:
+        self.desk.apply(ticket.id, "resolve")
+        data = {"ticket_id": ticket.id}
+        self.scheduler.handle(
+            CareEvent("ticket_resolved", ticket.customer_id, self.now(), id=ticket.id, data=data)
+        )
+        if ticket.channel is not Channel.PHONE and self.rng.random() < self.model.p_reopen:
+            self.at(t + self.rng.expovariate(1 / 86_400), "customer_reply", ticket.id)
+
+    def back(self, ticket_id: str, trigger: str) -> None:
+        ticket = self.desk.store.get(ticket_id)
+        if trigger not in self.desk.lifecycle.allowed(ticket):
+            return
+        ticket = self.desk.apply(ticket_id, trigger)
+        if trigger == "customer_reply" and ticket.events[-1].status_before == "resolved":
+            self.scheduler.handle(
+                CareEvent("ticket_reopened", ticket.customer_id, self.now(), id=ticket_id)
+            )
+        self.enqueue(ticket_id, ticket.channel)
+
+    def hang_up(self, ticket_id: str) -> None:
+        if ticket_id in self.waiting:  # still ringing: an abandoned call
+            self.waiting.discard(ticket_id)
+            self.desk.apply(ticket_id, "resolve", actor="caller", abandoned=True)
+
+    def purchase(self) -> None:
+        customer = self.rng.choice(self.customers)
+        orders = 1 + int(self.rng.expovariate(0.5))
+        self.scheduler.handle(
+            CareEvent(
+                "purchase",
+                customer.id,
+                self.now(),
+                id=f"order-{self.seq}",
+                data={
+                    "product": "blender",
+                    "order_count": orders,
+                    "link": "https://toko.example/care",
+                    "shop": "Toko Sejahtera",
+                },
+            )
+        )
+
+    def _breached(self, decision: Decision, ticket: Ticket) -> None:
+        self.scheduler.handle(
+            CareEvent(
+                "sla_breached",
+                ticket.customer_id,
+                self.now(),
+                id=f"{ticket.id}-breach",
+                data={
+                    "ticket_id": ticket.id,
+                    "voucher_code": f"MAAF-{ticket.id}",
+                    "voucher_value": Money(50000, "IDR"),
+                },
+            )
+        )
+
+    def tick(self, t: float) -> None:
+        self.desk.tick()
+        report = self.scheduler.run_due(limit=1000)
+        for key, reason in report.suppressed:
+            self.suppressed[f"{key.split('/')[0]}: {reason}"] += 1
+        for key, reason in report.deferred:
+            self.deferred[f"{key.split('/')[0]}: {reason.split(' reached')[0]}"] += 1
+        for key in report.sent:
+            campaign, customer_id, _, occurrence = key.split("/", 3)
+            if (
+                campaign in {"csat_after_resolution", "nps_survey"}
+                and self.rng.random() < self.model.p_survey_answer
+            ):
+                kind = "csat_rated" if campaign.startswith("csat") else "nps_answered"
+                score = (
+                    self.rng.choice([5, 5, 4, 4, 4, 3, 2])
+                    if kind == "csat_rated"
+                    else self.rng.choice([10, 9, 9, 8, 7, 6, 3])
+                )
+                event = CareEvent(
+                    kind,
+                    customer_id,
+                    self.now(),
+                    id=f"{kind}-{occurrence}",
+                    data={"score": score, "ticket_id": occurrence},
+                )
+                self.answers.append(event)
+                self.scheduler.handle(event)
+        self.queue_samples[self.hour(t)].append(len(self.waiting))
+
+    def run(self, days: int, progress: Callable[[str], None] | None) -> None:
+        start = self.now().timestamp()
+        end = start + days * 86_400
+        for d in range(days):
+            self.plan_day(start + d * 86_400)
+        t = start
+        while t < end:
+            self.at(t, "tick")
+            t += TICK
+        while self.heap:
+            t, _, kind, payload = heapq.heappop(self.heap)
+            if t >= end:
+                break
+            self.clock.set(datetime.fromtimestamp(t, UTC))
+            if kind == "arrival":
+                self.arrival(t)
+            elif kind == "done":
+                self.done(t, payload)
+            elif kind in {"customer_reply", "resume"}:
+                self.back(payload, kind)
+            elif kind == "hang_up":
+                self.hang_up(payload)
+            elif kind == "purchase":
+                self.purchase()
+            elif kind == "tick":
+                self.tick(t)
+            elif kind == "daily":
+                day = int((t - start) // 86_400)
+                self.scheduler.schedule(self.customers[day % 90 :: 90])  # each one every 90 days
+                if progress is not None:
+                    day = int((t - start) // 86_400) + 1
+                    progress(f"day {day}/{days}: {self.count} tickets so far")
+            self.dispatch(t)
+        self.clock.set(datetime.fromtimestamp(end, UTC))
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    if mean <= 0:
+        return 0
+    if mean > 50:  # normal approximation, rounded
+        return max(0, round(rng.gauss(mean, mean**0.5)))
+    limit, k, p = pow(2.718281828459045, -mean), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+def simulate(
+    model: DeskModel,
+    *,
+    days: int = 7,
+    seed: int = 1,
+    start: datetime | None = None,
+    policies: SlaPolicy | PolicySelector | None = None,
+    escalation: EscalationPolicy | None = None,
+    campaigns: Sequence[Campaign] | None = None,
+    store: TicketStore | None = None,
+    jobs: JobStore | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> SimulationResult:
+    """Run ``model`` for ``days`` from ``start`` (default: a Monday at local midnight).
+
+    The same seed gives the same result. ``store`` and ``jobs`` default to the
+    in-memory ones; give the SQLite stores to exercise persistence.
+    """
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    tz = zone(model.timezone)
+    begin = start or datetime(2026, 3, 2, tzinfo=tz).astimezone(UTC)
+    policies = policies or SlaPolicy.default()
+    run = _Run(
+        model,
+        seed=seed,
+        start=begin,
+        policies=policies,
+        escalation=escalation or default_escalation(),
+        campaigns=all_recipes() if campaigns is None else campaigns,
+        store=store if store is not None else InMemoryTicketStore(),
+        jobs=jobs if jobs is not None else MemoryJobStore(),
+    )
+    run.run(days, progress)
+    sends = Counter(key.split("/")[0] for key in run.sender.sent)
+    policy_name = policies.name if isinstance(policies, SlaPolicy) else policies.default.name
+    return SimulationResult(
+        model=model,
+        seed=seed,
+        days=days,
+        start=begin,
+        end=run.now(),
+        policy=policy_name,
+        tickets=tuple(run.desk.store),
+        escalations=dict(sorted(run.handler.by_level.items())),
+        sends=dict(sorted(sends.items())),
+        suppressions=dict(sorted(run.suppressed.items())),
+        deferrals=dict(sorted(run.deferred.items())),
+        answers=tuple(run.answers),
+        queue_by_hour=tuple(
+            sum(v) / len(v) if v else 0.0 for v in (run.queue_samples[h] for h in range(24))
+        ),
+        agents=max(model.agents_at(h) for h in range(24)),
+    )
+
+
+def stderr_progress(line: str) -> None:
+    """Progress lines for the command line."""
+    print(line, file=sys.stderr, flush=True)
