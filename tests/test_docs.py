@@ -16,9 +16,11 @@ from carekit import Lifecycle
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
-MODULES = [
-    *sorted(m.name for m in pkgutil.walk_packages(carekit.__path__, "carekit.")),
-]
+MODULES = sorted(
+    m.name
+    for m in pkgutil.walk_packages(carekit.__path__, "carekit.")
+    if m.name != "carekit.__main__"  # importing it runs the command line
+)
 
 
 def python_blocks(page: Path) -> list[str]:
