@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import runpy
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,15 @@ def run_example(name: str) -> dict[str, object]:
 
 def test_every_example_is_covered() -> None:
     """A new example gets a test here."""
-    tested = {"quickstart.py", "custom_lifecycle.py", "custom_escalation.py"}
+    tested = {
+        "quickstart.py",
+        "custom_lifecycle.py",
+        "custom_escalation.py",
+        "ecommerce_journey.py",
+        "call_centre.py",
+        "custom_policies.py",
+        "persistence.py",
+    }
     assert tested == {p.name for p in EXAMPLES.glob("*.py")}
 
 
@@ -62,3 +71,51 @@ def test_custom_escalation(capsys: pytest.CaptureFixture[str]) -> None:
     assert stuck.startswith("T-1/vip stuck/pending/")
     assert ["page on_call_lead about T-1"] == handler.done[stuck]
     assert ["incident (major) for T-2"] == handler.done["T-2/breach/resolution/1"]
+
+
+def test_ecommerce_journey(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every proactive touch of the journey goes out once, in Indonesian, in the daytime."""
+    sender = run_example("ecommerce_journey.py")["main"]()  # type: ignore[operator]
+    campaigns = sorted(key.split("/")[0] for key in sender.sent)
+    assert [
+        "apology_after_breach",
+        "birthday_greeting",
+        "care_tips_after_purchase",
+        "csat_after_resolution",
+        "loyalty_invitation",
+        "nps_survey",
+    ] == campaigns
+    assert {"id"} == {m.locale for m in sender.sent.values()}
+    apology = next(m for k, m in sender.sent.items() if k.startswith("apology"))
+    assert "Rp50.000" in apology.body
+    assert "MAAF50" in apology.body
+    assert all("{" not in m.body for m in sender.sent.values())  # every field filled
+    assert "!! escalation T-77/breach/first_response/1" in capsys.readouterr().out
+
+
+def test_call_centre() -> None:
+    """At risk at 22.5 s (ticked at 23 s), breached at 30 s; the answered call never escalates."""
+    result = run_example("call_centre.py")["main"]()  # type: ignore[operator]
+    assert ["CALL-1/ringing/first_response/1", "CALL-1/missed/first_response/1"] == result[
+        "decisions"
+    ]
+    assert "23 s: CALL-1/ringing/first_response/1" in result["log"]
+    assert "31 s: CALL-1 breached, at risk: False" in result["log"]
+    assert all(p.service_level >= 0.8 for p in result["plan"])
+
+
+def test_custom_policies() -> None:
+    """The VIP policy halves targets; the custom action fires; the courier wait pauses."""
+    result = run_example("custom_policies.py")["main"]()  # type: ignore[operator]
+    assert timedelta(hours=12) == result["plain_due"] - result["vip_due"]
+    assert ["CallBack"] == [type(a).__name__ for d in result["fired"] for a in d.actions]
+    assert timedelta(hours=5) == result["paused"]
+    assert 1.0 == result["figure"].value
+
+
+def test_persistence(tmp_path: Path) -> None:
+    """After the restart nothing fires again; later work continues on the same file."""
+    result = run_example("persistence.py")["main"](tmp_path)  # type: ignore[operator]
+    assert ["E-1/warn/first_response/1"] == result["first"]
+    assert [] == result["again"]
+    assert ["E-1/breach/first_response/1", "csat_after_resolution/siti/0/E-2"] == result["second"]

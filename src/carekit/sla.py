@@ -147,7 +147,7 @@ class SlaPolicy:
         targets: Mapping[Any, Target | timedelta],
         calendar: BusinessCalendar | None = None,
         *,
-        pause_on: Mapping[Metric | str, Iterable[str]] | None = None,
+        pause_on: Mapping[Metric, Iterable[str]] | Mapping[str, Iterable[str]] | None = None,
         reopen: Literal["resume", "restart"] = "resume",
     ) -> None:
         self.name = name

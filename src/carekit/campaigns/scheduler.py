@@ -209,6 +209,8 @@ class CampaignScheduler:
         clock: the source of ``now`` (default: the system clock).
         renderer: the template renderer (default: :class:`~carekit.i18n.CatalogRenderer`).
         caps: caps shared across campaigns (by group), besides each campaign's own.
+        fields: template fields for every message (the shop's name, links), under
+            the touch's own.
         default_timezone: the desk's zone, for customers without one.
         default_locale: the desk's language, for customers without one.
         lease: how long a claimed job is held by one worker.
@@ -225,6 +227,7 @@ class CampaignScheduler:
         clock: Clock | None = None,
         renderer: TemplateRenderer | None = None,
         caps: Iterable[Cap] = (),
+        fields: Mapping[str, object] | None = None,
         default_timezone: str = "UTC",
         default_locale: str = "en",
         lease: timedelta = timedelta(minutes=5),
@@ -239,6 +242,7 @@ class CampaignScheduler:
         self.clock = clock if clock is not None else SystemClock()
         self.renderer = renderer if renderer is not None else CatalogRenderer()
         self.caps = tuple(caps)
+        self.fields = dict(fields or {})
         self.default_timezone = default_timezone
         self.default_locale = default_locale
         self.lease = lease
@@ -377,7 +381,7 @@ class CampaignScheduler:
                 touch.template,
                 locale=customer.locale or self.default_locale,
                 timezone=customer.timezone or self.default_timezone,
-                fields=touch.fields,
+                fields={**self.fields, **touch.fields},
             )
             try:
                 self.sender.send(

@@ -172,6 +172,7 @@ class _Run:  # one simulation run; all mutable state lives here
             self.directory,
             clock=self.clock,
             caps=[MARKETING_CAP],
+            fields={"shop": "Toko Sejahtera", "link": "https://toko.example"},
             default_timezone=model.timezone,
         )
         self.heap: list[tuple[float, int, str, Any]] = []
