@@ -54,3 +54,12 @@ def test_docstring_examples(module: str) -> None:
     """Every docstring example in the package runs and shows what it says."""
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert 0 == result.failed
+
+
+def test_the_docstring_examples_are_found() -> None:
+    """The examples are really collected (an indentation slip would silently skip them)."""
+    attempted = sum(
+        doctest.testmod(importlib.import_module(m), optionflags=doctest.ELLIPSIS).attempted
+        for m in MODULES
+    )
+    assert attempted >= 70

@@ -20,9 +20,10 @@ __all__ = ["UTC", "local_to_utc", "to_utc", "zone"]
 def to_utc(value: object, name: str = "datetime") -> datetime:
     """Return ``value`` as a stdlib UTC datetime; refuse naive or non-datetime values.
 
-    >>> from datetime import timedelta, timezone
-    >>> to_utc(datetime(2026, 1, 5, 9, 0, tzinfo=timezone(timedelta(hours=7))))
-    datetime.datetime(2026, 1, 5, 2, 0, tzinfo=datetime.timezone.utc)
+    Examples:
+        >>> from datetime import timedelta, timezone
+        >>> to_utc(datetime(2026, 1, 5, 9, 0, tzinfo=timezone(timedelta(hours=7))))
+        datetime.datetime(2026, 1, 5, 2, 0, tzinfo=datetime.timezone.utc)
     """
     if not isinstance(value, datetime):
         raise NaiveDatetimeError(value, name)
@@ -63,11 +64,12 @@ def local_to_utc(wall: datetime, tz: tzinfo) -> datetime:
     * a wall time that happens twice (in a fall-back overlap) maps to its
       first occurrence.
 
-    >>> ny = zone("America/New_York")
-    >>> local_to_utc(datetime(2026, 3, 8, 2, 30), ny).isoformat()  # in the gap
-    '2026-03-08T07:00:00+00:00'
-    >>> local_to_utc(datetime(2026, 11, 1, 1, 30), ny).isoformat()  # happens twice
-    '2026-11-01T05:30:00+00:00'
+    Examples:
+        >>> ny = zone("America/New_York")
+        >>> local_to_utc(datetime(2026, 3, 8, 2, 30), ny).isoformat()  # in the gap
+        '2026-03-08T07:00:00+00:00'
+        >>> local_to_utc(datetime(2026, 11, 1, 1, 30), ny).isoformat()  # happens twice
+        '2026-11-01T05:30:00+00:00'
     """
     first = wall.replace(tzinfo=tz, fold=0)
     second = wall.replace(tzinfo=tz, fold=1)

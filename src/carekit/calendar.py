@@ -187,12 +187,13 @@ class BusinessCalendar:
             (named with its weekday or date); a holiday is not a date.
         UnknownTimezoneError: the zone is unknown.
 
-    >>> cal = BusinessCalendar("Asia/Jakarta", hours={"mon-fri": ["08:00-17:00"]})
-    >>> import pendulum
-    >>> friday = pendulum.datetime(2026, 3, 6, 16, 30, tz="Asia/Jakarta")
-    >>> due = cal.add(friday, timedelta(hours=2))  # 30 min on Friday, 90 on Monday
-    >>> pendulum.instance(due).in_timezone("Asia/Jakarta").format("ddd HH:mm")
-    'Mon 09:30'
+    Examples:
+        >>> cal = BusinessCalendar("Asia/Jakarta", hours={"mon-fri": ["08:00-17:00"]})
+        >>> import pendulum
+        >>> friday = pendulum.datetime(2026, 3, 6, 16, 30, tz="Asia/Jakarta")
+        >>> due = cal.add(friday, timedelta(hours=2))  # 30 min on Friday, 90 on Monday
+        >>> pendulum.instance(due).in_timezone("Asia/Jakarta").format("ddd HH:mm")
+        'Mon 09:30'
     """
 
     def __init__(
@@ -230,10 +231,11 @@ class BusinessCalendar:
     def always_open(cls) -> BusinessCalendar:
         """The 24/7 calendar: every instant is working time.
 
-        >>> cal = BusinessCalendar.always_open()
-        >>> start = datetime(2026, 1, 1, tzinfo=UTC)
-        >>> cal.add(start, timedelta(seconds=30)) - start
-        datetime.timedelta(seconds=30)
+        Examples:
+            >>> cal = BusinessCalendar.always_open()
+            >>> start = datetime(2026, 1, 1, tzinfo=UTC)
+            >>> cal.add(start, timedelta(seconds=30)) - start
+            datetime.timedelta(seconds=30)
         """
         cal = cls("UTC", hours={"mon-sun": ["00:00-24:00"]}, name="24/7")
         cal._always = True

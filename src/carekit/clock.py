@@ -10,8 +10,9 @@ __all__ = ["SystemClock"]
 class SystemClock:
     """The wall clock, in UTC.
 
-    >>> SystemClock().now().tzinfo
-    datetime.timezone.utc
+    Examples:
+        >>> SystemClock().now().tzinfo
+        datetime.timezone.utc
     """
 
     def now(self) -> datetime:

@@ -19,9 +19,10 @@ def country_holidays(
 ) -> frozenset[date]:
     """The public holidays of ``country`` (ISO code, e.g. ``"ID"``) in ``years``.
 
-    >>> from datetime import date
-    >>> date(2026, 8, 17) in country_holidays("ID", [2026])  # Independence Day
-    True
+    Examples:
+        >>> from datetime import date
+        >>> date(2026, 8, 17) in country_holidays("ID", [2026])  # Independence Day
+        True
     """
     try:
         import holidays  # noqa: PLC0415 - an optional extra, imported when asked for

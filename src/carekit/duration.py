@@ -17,8 +17,9 @@ def parse_duration(text: str) -> timedelta:
     Raises ``ValueError`` (with the text) for anything else, including an empty
     duration.
 
-    >>> parse_duration("1h30m"), parse_duration("PT30S")
-    (datetime.timedelta(seconds=5400), datetime.timedelta(seconds=30))
+    Examples:
+        >>> parse_duration("1h30m"), parse_duration("PT30S")
+        (datetime.timedelta(seconds=5400), datetime.timedelta(seconds=30))
     """
     if not isinstance(text, str):
         raise ValueError(f"{text!r} is not a duration such as '30s', '24h' or '1h30m'")

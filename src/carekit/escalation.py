@@ -286,19 +286,20 @@ def fired_keys(ticket: Ticket) -> frozenset[str]:
 class EscalationPolicy:
     """Ordered escalation levels, evaluated purely against a ticket and its SLA report.
 
-    >>> from datetime import UTC
-    >>> from carekit import SlaPolicy
-    >>> policy = EscalationPolicy([
-    ...     EscalationLevel("warn", Before(Metric.FIRST_RESPONSE, 0.75), [Notify("team_lead")]),
-    ...     EscalationLevel("breach", AtBreach(Metric.FIRST_RESPONSE), [Notify("supervisor")]),
-    ... ])
-    >>> rang = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    >>> call = Ticket.open("C-1", channel="phone", customer_id="c", at=rang)
-    >>> report = SlaPolicy.default().evaluate(call, now=rang + timedelta(seconds=23))
-    >>> [d.key for d in policy.decide(call, report, now=rang + timedelta(seconds=23))]
-    ['C-1/warn/first_response/1']
-    >>> policy.next_due(call, report, fired={"C-1/warn/first_response/1"}).isoformat()
-    '2026-03-02T09:00:30+00:00'
+    Examples:
+        >>> from datetime import UTC
+        >>> from carekit import SlaPolicy
+        >>> policy = EscalationPolicy([
+        ...     EscalationLevel("warn", Before(Metric.FIRST_RESPONSE, 0.75), [Notify("team_lead")]),
+        ...     EscalationLevel("breach", AtBreach(Metric.FIRST_RESPONSE), [Notify("supervisor")]),
+        ... ])
+        >>> rang = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+        >>> call = Ticket.open("C-1", channel="phone", customer_id="c", at=rang)
+        >>> report = SlaPolicy.default().evaluate(call, now=rang + timedelta(seconds=23))
+        >>> [d.key for d in policy.decide(call, report, now=rang + timedelta(seconds=23))]
+        ['C-1/warn/first_response/1']
+        >>> policy.next_due(call, report, fired={"C-1/warn/first_response/1"}).isoformat()
+        '2026-03-02T09:00:30+00:00'
     """
 
     def __init__(self, levels: Sequence[EscalationLevel]) -> None:

@@ -63,10 +63,11 @@ def format_duration_locale(value: timedelta, locale: str) -> str:
 
     A unit is used from two of it upwards, so 24 hours stay hours.
 
-    >>> format_duration_locale(timedelta(hours=24), "id")
-    '24 jam'
-    >>> format_duration_locale(timedelta(seconds=30), "en")
-    '30 seconds'
+    Examples:
+        >>> format_duration_locale(timedelta(hours=24), "id")
+        '24 jam'
+        >>> format_duration_locale(timedelta(seconds=30), "en")
+        '30 seconds'
     """
     return format_timedelta(value, threshold=2, locale=_locale(locale))
 
@@ -203,16 +204,17 @@ class CatalogRenderer:
         templates: templates by name (default: :data:`TEMPLATES`); add your own here.
         catalogs: extra folders of ``<lang>/LC_MESSAGES/carekit.po`` files, searched first.
 
-    >>> from datetime import UTC
-    >>> renderer = CatalogRenderer()
-    >>> msg = renderer.render("eta_notice", locale="id_ID", timezone="Asia/Jakarta",
-    ...                       fields={"name": "Siti", "ticket_id": "T-1",
-    ...                               "eta": datetime(2026, 3, 2, 2, 0, tzinfo=UTC)})
-    >>> msg.locale
-    'id'
-    >>> print(msg.body)  # doctest: +NORMALIZE_WHITESPACE
-    Halo Siti, kami masih menangani permintaan Anda T-1. Anda dapat mengharapkan
-    jawaban paling lambat 2 Mar 2026 09.00.00. Terima kasih atas kesabaran Anda.
+    Examples:
+        >>> from datetime import UTC
+        >>> renderer = CatalogRenderer()
+        >>> msg = renderer.render("eta_notice", locale="id_ID", timezone="Asia/Jakarta",
+        ...                       fields={"name": "Siti", "ticket_id": "T-1",
+        ...                               "eta": datetime(2026, 3, 2, 2, 0, tzinfo=UTC)})
+        >>> msg.locale
+        'id'
+        >>> print(msg.body)  # doctest: +NORMALIZE_WHITESPACE
+        Halo Siti, kami masih menangani permintaan Anda T-1. Anda dapat mengharapkan
+        jawaban paling lambat 2 Mar 2026 09.00.00. Terima kasih atas kesabaran Anda.
     """
 
     def __init__(

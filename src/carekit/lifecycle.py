@@ -128,12 +128,13 @@ class Lifecycle:
     escalate          any but closed (records a fired escalation) unchanged (key=...)
     ================  ==========================================  =========================
 
-    >>> from datetime import datetime, timezone
-    >>> at = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-    >>> t = Ticket.open("T-1", channel="email", customer_id="c-9", at=at)
-    >>> t2 = Lifecycle().apply(t, "agent_reply", at=at, actor="ana")
-    >>> (t.status, t2.status, len(t2.events))
-    (<Status.NEW: 'new'>, <Status.OPEN: 'open'>, 2)
+    Examples:
+        >>> from datetime import datetime, timezone
+        >>> at = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+        >>> t = Ticket.open("T-1", channel="email", customer_id="c-9", at=at)
+        >>> t2 = Lifecycle().apply(t, "agent_reply", at=at, actor="ana")
+        >>> (t.status, t2.status, len(t2.events))
+        (<Status.NEW: 'new'>, <Status.OPEN: 'open'>, 2)
     """
 
     initial: ClassVar[str] = Status.NEW

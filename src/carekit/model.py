@@ -107,8 +107,9 @@ def as_channel(value: Channel | str, field: str = "channel") -> Channel:
 def as_priority(value: Priority | int | str, field: str = "priority") -> Priority:
     """Return ``value`` as a :class:`Priority` (a member, its number or its name).
 
-    >>> as_priority("high"), as_priority(4)
-    (<Priority.HIGH: 3>, <Priority.URGENT: 4>)
+    Examples:
+        >>> as_priority("high"), as_priority(4)
+        (<Priority.HIGH: 3>, <Priority.URGENT: 4>)
     """
     try:
         if value is True or value is False:
@@ -278,11 +279,12 @@ class Ticket:
         Extra keyword arguments (a subject, an order number, ...) are kept in the
         ``created`` event's data.
 
-        >>> from datetime import datetime, timezone
-        >>> t = Ticket.open("T-1", channel="email", customer_id="c-9",
-        ...                 at=datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc))
-        >>> (t.status, t.priority, [e.kind for e in t.events])
-        (<Status.NEW: 'new'>, <Priority.NORMAL: 2>, ['created'])
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> t = Ticket.open("T-1", channel="email", customer_id="c-9",
+            ...                 at=datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc))
+            >>> (t.status, t.priority, [e.kind for e in t.events])
+            (<Status.NEW: 'new'>, <Priority.NORMAL: 2>, ['created'])
         """
         if not isinstance(id, str) or not id:
             raise InvalidValue("id", id, "a non-empty string")

@@ -97,12 +97,13 @@ def load_policies(path: str | Path) -> PolicySet:
 def loads_policies(text: str) -> PolicySet:
     """Parse policy TOML from a string (see the module's docstring for the shape).
 
-    >>> policies = loads_policies('''
-    ... [policies.calls.targets]
-    ... phone = { first_response = "30s" }
-    ... ''')
-    >>> [(str(k), v.duration) for k, v in policies.policies["calls"].targets.items()]
-    [('phone', datetime.timedelta(seconds=30))]
+    Examples:
+        >>> policies = loads_policies('''
+        ... [policies.calls.targets]
+        ... phone = { first_response = "30s" }
+        ... ''')
+        >>> [(str(k), v.duration) for k, v in policies.policies["calls"].targets.items()]
+        [('phone', datetime.timedelta(seconds=30))]
     """
     try:
         data = tomllib.loads(text)

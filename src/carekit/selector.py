@@ -54,15 +54,16 @@ class PolicySelector:
     Subclass and override :meth:`choose` to select another way (a lookup in the
     host's contract table, say).
 
-    >>> from datetime import UTC, datetime
-    >>> vip = SlaPolicy("vip", {})
-    >>> selector = PolicySelector(
-    ...     [PolicyRule("vip customers", lambda t, c: c is not None and c.tier == "vip", vip)],
-    ...     default=SlaPolicy.default(),
-    ... )
-    >>> t = Ticket.open("T-1", channel="email", customer_id="c", at=datetime.now(UTC))
-    >>> selector.choose(t, Customer("c", tier="vip")).explain()
-    "policy 'vip': rule 'vip customers' matched"
+    Examples:
+        >>> from datetime import UTC, datetime
+        >>> vip = SlaPolicy("vip", {})
+        >>> selector = PolicySelector(
+        ...     [PolicyRule("vip customers", lambda t, c: c is not None and c.tier == "vip", vip)],
+        ...     default=SlaPolicy.default(),
+        ... )
+        >>> t = Ticket.open("T-1", channel="email", customer_id="c", at=datetime.now(UTC))
+        >>> selector.choose(t, Customer("c", tier="vip")).explain()
+        "policy 'vip': rule 'vip customers' matched"
     """
 
     def __init__(self, rules: Sequence[PolicyRule], default: SlaPolicy) -> None:

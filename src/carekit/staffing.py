@@ -59,8 +59,9 @@ class StaffingError(CarekitError, ValueError):
 class ServiceLevel:
     """A service-level target: ``level`` of calls answered within ``within``.
 
-    >>> ServiceLevel(0.8, timedelta(seconds=20))
-    ServiceLevel(level=0.8, within=datetime.timedelta(seconds=20))
+    Examples:
+        >>> ServiceLevel(0.8, timedelta(seconds=20))
+        ServiceLevel(level=0.8, within=datetime.timedelta(seconds=20))
     """
 
     level: float = 0.8
@@ -147,9 +148,10 @@ def _c_from_b(b: float, load: float, agents: int) -> float:
 def erlang_c(agents: int, arrival_rate: float, aht: timedelta) -> ErlangC:
     """Erlang C for ``agents`` and ``arrival_rate`` calls a second.
 
-    >>> c = erlang_c(13, 100 / 1800, timedelta(seconds=180))  # 100 calls in 30 min
-    >>> round(c.p_wait, 4), round(c.service_level(timedelta(seconds=20)), 4)
-    (0.2853, 0.7956)
+    Examples:
+        >>> c = erlang_c(13, 100 / 1800, timedelta(seconds=180))  # 100 calls in 30 min
+        >>> round(c.p_wait, 4), round(c.service_level(timedelta(seconds=20)), 4)
+        (0.2853, 0.7956)
     """
     load = _check(arrival_rate, aht)
     if agents < 0:
@@ -311,10 +313,11 @@ def plan_intervals(
 ) -> list[IntervalPlan]:
     """Agents per interval for a forecast of calls per interval (e.g. 48 half hours).
 
-    >>> pickup = ServiceLevel.from_policy(SlaPolicy.default())  # 80 % within 30 s
-    >>> day = plan_intervals([0, 50, 100], timedelta(seconds=180), pickup)
-    >>> [p.agents for p in day]
-    [0, 8, 13]
+    Examples:
+        >>> pickup = ServiceLevel.from_policy(SlaPolicy.default())  # 80 % within 30 s
+        >>> day = plan_intervals([0, 50, 100], timedelta(seconds=180), pickup)
+        >>> [p.agents for p in day]
+        [0, 8, 13]
     """
     target = target or ServiceLevel()
     out = []

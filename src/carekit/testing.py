@@ -31,10 +31,11 @@ __all__ = [
 class ManualClock:
     """A clock that only moves when told to.
 
-    >>> from datetime import datetime, timedelta, timezone
-    >>> clock = ManualClock(datetime(2026, 1, 1, tzinfo=timezone.utc))
-    >>> clock.advance(timedelta(seconds=30)).isoformat()
-    '2026-01-01T00:00:30+00:00'
+    Examples:
+        >>> from datetime import datetime, timedelta, timezone
+        >>> clock = ManualClock(datetime(2026, 1, 1, tzinfo=timezone.utc))
+        >>> clock.advance(timedelta(seconds=30)).isoformat()
+        '2026-01-01T00:00:30+00:00'
     """
 
     def __init__(self, start: datetime) -> None:

@@ -5,9 +5,10 @@ are the usual knobs, and the result can be changed further with
 ``attrs.evolve``. Marketing touches share :data:`MARKETING_CAP` (two a week)
 when the scheduler is given it; service touches are not capped.
 
->>> [c.name for c in all_recipes()]  # doctest: +NORMALIZE_WHITESPACE
-['csat_after_resolution', 'nps_survey', 'apology_after_breach', 'care_tips_after_purchase',
- 'loyalty_invitation', 'birthday_greeting', 'periodic_check_in', 'win_back']
+Examples:
+    >>> [c.name for c in all_recipes()]  # doctest: +NORMALIZE_WHITESPACE
+    ['csat_after_resolution', 'nps_survey', 'apology_after_breach', 'care_tips_after_purchase',
+     'loyalty_invitation', 'birthday_greeting', 'periodic_check_in', 'win_back']
 """
 
 from __future__ import annotations
