@@ -62,4 +62,4 @@ def test_the_docstring_examples_are_found() -> None:
         doctest.testmod(importlib.import_module(m), optionflags=doctest.ELLIPSIS).attempted
         for m in MODULES
     )
-    assert attempted >= 70
+    assert attempted >= 60
