@@ -5,8 +5,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.carekit-dev
 BSTAMP := $(VENV)/.carekit-bench
+DSTAMP := $(VENV)/.carekit-docs
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +21,10 @@ $(BSTAMP): $(STAMP)
 # The reference demo: a week-end's worth of an Indonesian shop's care desk through the
 # real engine on an embedded SQLite file in a temporary folder; prints the KPI report
 # and the path of the HTML report.
+$(DSTAMP): $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,docs]'
+	touch $(DSTAMP)
+
 demo: $(STAMP)
 	$(PY) -m carekit simulate --days 3 --seed 7
 
@@ -30,6 +35,9 @@ lint: $(STAMP)
 	$(PY) -m ruff check src tests examples benchmarks
 	$(PY) -m ruff format --check src tests examples benchmarks
 	$(PY) -m mypy
+
+docs: $(DSTAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 bench: $(BSTAMP)
 	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
