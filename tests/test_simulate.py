@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
+
+import attrs
 
 import pytest
 
@@ -177,3 +180,14 @@ def test_simulate_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert (tmp_path / "report.html").read_text(encoding="utf-8").startswith("<!doctype html>")
     assert (tmp_path / "desk.sqlite3").exists()
     assert 2 == main(["simulate", "--days", "1", "--workdir", str(tmp_path)])  # refuses to reuse
+
+
+def test_holidays_run_on_a_skeleton_staff() -> None:
+    """On a holiday a third of the agents work: the same arrivals breach more often."""
+    desk = attrs.evolve(SMALL, shifts=(Shift(0, 24, 3),))
+    holiday = attrs.evolve(desk, holidays=(date(2026, 3, 2),))
+    assert 1 == holiday.agents_at(10, date(2026, 3, 2))
+    assert 3 == holiday.agents_at(10, date(2026, 3, 3))
+    normal, short = simulate(desk, days=1, seed=11), simulate(holiday, days=1, seed=11)
+    assert [t.id for t in normal.tickets] == [t.id for t in short.tickets]
+    assert short.escalation_total > normal.escalation_total

@@ -231,7 +231,8 @@ class _Run:  # one simulation run; all mutable state lives here
         self.waiting.add(ticket_id)
 
     def dispatch(self, t: float) -> None:
-        on_duty = self.model.agents_at(self.hour(t))
+        local = datetime.fromtimestamp(t, UTC).astimezone(self.tz)
+        on_duty = self.model.agents_at(local.hour, local.date())
         while self.busy < on_duty and (self.phone or self.other):
             queue = self.phone or self.other
             ticket_id = queue.popleft()

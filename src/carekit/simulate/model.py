@@ -66,6 +66,7 @@ class DeskModel:
         call_patience: the mean time a caller waits before hanging up.
         p_survey_answer: the chance a surveyed customer answers.
         purchases_per_day: purchases (for care tips and loyalty), per day.
+        holidays: dates on which only a third of the agents work.
     """
 
     name: str = "care desk"
@@ -103,9 +104,12 @@ class DeskModel:
     purchases_per_day: float = 50.0
     holidays: Sequence[date] = ()
 
-    def agents_at(self, hour: int) -> int:
-        """Agents on duty in the desk's hour of the day ``hour``."""
-        return sum(s.agents for s in self.shifts if s.start <= hour < s.end)
+    def agents_at(self, hour: int, day: date | None = None) -> int:
+        """Agents on duty in the desk's hour of the day ``hour`` (a third on a holiday)."""
+        agents = sum(s.agents for s in self.shifts if s.start <= hour < s.end)
+        if day is not None and day in self.holidays and agents:
+            return max(1, agents // 3)
+        return agents
 
 
 def shop_desk() -> DeskModel:

@@ -68,8 +68,9 @@ def render_text(
     result: SimulationResult, locale: str = "en", policy: SlaPolicy | None = None
 ) -> str:
     """The terminal report: KPIs, escalations, campaign sends, suppressions and deferrals."""
+    local_start = result.start.astimezone(zone(result.model.timezone))
     head = (
-        f"{result.model.name}: {result.days} day(s) from {result.start:%Y-%m-%d} (seed {result.seed}), "
+        f"{result.model.name}: {result.days} day(s) from {local_start:%Y-%m-%d} (seed {result.seed}), "
         f"{len(result.tickets)} tickets, policy {result.policy!r}, up to {result.agents} agents"
     )
     lines = [head, "", kpis(result, policy).render(locale), ""]
@@ -163,7 +164,7 @@ def render_html(result: SimulationResult, policy: SlaPolicy | None = None) -> st
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}}
 h2{{margin-top:2em}}</style></head><body>
 <h1>{html.escape(result.model.name)}</h1>
-<p>{result.days} day(s) from {result.start:%Y-%m-%d}, seed {result.seed}, {len(result.tickets)} tickets,
+<p>{result.days} day(s) from {result.start.astimezone(zone(result.model.timezone)):%Y-%m-%d} ({html.escape(result.model.timezone)}), seed {result.seed}, {len(result.tickets)} tickets,
 policy <b>{html.escape(result.policy)}</b>, up to {result.agents} agents. Generated {generated}.</p>
 <h2>First-response SLA achievement by hour of arrival</h2>{_bars(sla_by_hour(result, policy), hours, percent=True)}
 <h2>Queue by hour of the day (average waiting tickets)</h2>{_bars(list(result.queue_by_hour), hours, colour="#b0702f")}
