@@ -6,7 +6,6 @@ from datetime import date
 from pathlib import Path
 
 import attrs
-
 import pytest
 
 from carekit import InvalidValue, Status
