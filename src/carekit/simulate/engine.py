@@ -358,6 +358,26 @@ class _Run:  # one simulation run; all mutable state lives here
                 self.scheduler.handle(event)
         self.queue_samples[self.hour(t)].append(len(self.waiting))
 
+    def result(self, *, seed: int, days: int, start: datetime) -> SimulationResult:
+        """What this run produced, as a :class:`SimulationResult`."""
+        samples = [self.queue_samples[h] for h in range(24)]
+        return SimulationResult(
+            model=self.model,
+            seed=seed,
+            days=days,
+            start=start,
+            end=self.now(),
+            policy=_policy_name(self.desk.selector),
+            tickets=tuple(self.desk.store),
+            escalations=dict(sorted(self.handler.by_level.items())),
+            sends=dict(sorted(Counter(key.split("/")[0] for key in self.sender.sent).items())),
+            suppressions=dict(sorted(self.suppressed.items())),
+            deferrals=dict(sorted(self.deferred.items())),
+            answers=tuple(self.answers),
+            queue_by_hour=tuple(sum(v) / len(v) if v else 0.0 for v in samples),
+            agents=max(self.model.agents_at(h) for h in range(24)),
+        )
+
     def run(self, days: int, progress: Callable[[str], None] | None) -> None:
         start = self.now().timestamp()
         end = start + days * 86_400
@@ -392,6 +412,10 @@ class _Run:  # one simulation run; all mutable state lives here
                     progress(f"day {day}/{days}: {self.count} tickets so far")
             self.dispatch(t)
         self.clock.set(datetime.fromtimestamp(end, UTC))
+
+
+def _policy_name(policies: SlaPolicy | PolicySelector) -> str:
+    return policies.name if isinstance(policies, SlaPolicy) else policies.default.name
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -440,26 +464,7 @@ def simulate(
         jobs=jobs if jobs is not None else MemoryJobStore(),
     )
     run.run(days, progress)
-    sends = Counter(key.split("/")[0] for key in run.sender.sent)
-    policy_name = policies.name if isinstance(policies, SlaPolicy) else policies.default.name
-    return SimulationResult(
-        model=model,
-        seed=seed,
-        days=days,
-        start=begin,
-        end=run.now(),
-        policy=policy_name,
-        tickets=tuple(run.desk.store),
-        escalations=dict(sorted(run.handler.by_level.items())),
-        sends=dict(sorted(sends.items())),
-        suppressions=dict(sorted(run.suppressed.items())),
-        deferrals=dict(sorted(run.deferred.items())),
-        answers=tuple(run.answers),
-        queue_by_hour=tuple(
-            sum(v) / len(v) if v else 0.0 for v in (run.queue_samples[h] for h in range(24))
-        ),
-        agents=max(model.agents_at(h) for h in range(24)),
-    )
+    return run.result(seed=seed, days=days, start=begin)
 
 
 def stderr_progress(line: str) -> None:

@@ -16,7 +16,6 @@ virtual time between the events, as they would have.
 from __future__ import annotations
 
 import csv
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,26 +103,8 @@ def replay_csv(
         run.clock.set(datetime.fromtimestamp(next_tick, UTC))
         run.tick(next_tick)
         next_tick += TICK
-    if isinstance(policies, PolicySelector):
-        policy_name = policies.default.name
-    else:
-        policy_name = (policies or SlaPolicy.default()).name
-    return SimulationResult(
-        model=model,
-        seed=0,
-        days=max(1, round((run.now() - first).total_seconds() / 86_400)),
-        start=first,
-        end=run.now(),
-        policy=policy_name,
-        tickets=tuple(run.desk.store),
-        escalations=dict(sorted(run.handler.by_level.items())),
-        sends=dict(sorted(Counter(k.split("/")[0] for k in run.sender.sent).items())),
-        suppressions=dict(sorted(run.suppressed.items())),
-        deferrals=dict(sorted(run.deferred.items())),
-        answers=tuple(run.answers),
-        queue_by_hour=(0.0,) * 24,
-        agents=0,
-    )
+    days = max(1, round((run.now() - first).total_seconds() / 86_400))
+    return run.result(seed=0, days=days, start=first)
 
 
 def _apply(run: Any, row: Mapping[str, str], model: DeskModel) -> None:
