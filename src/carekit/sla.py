@@ -28,7 +28,7 @@ with ``reopen="restart"``, starts a new cycle at the reopen.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, ClassVar, Literal
@@ -38,8 +38,8 @@ import attrs
 from carekit._time import to_utc
 from carekit.calendar import BusinessCalendar
 from carekit.exceptions import PolicyError
-from carekit.model import Channel, Priority, Status, Ticket, as_channel, as_priority
-from carekit.sla_report import ClockState, Metric, SlaClock, SlaReport, new_clock
+from carekit.model import Channel, Priority, Status, Ticket, as_channel, as_priority, new_ticket
+from carekit.sla_report import Change, ClockState, Metric, SlaClock, SlaReport, new_clock
 
 __all__ = ["DEFAULT_PAUSE_ON", "SlaPolicy", "Target", "TargetKey"]
 
@@ -253,30 +253,38 @@ class SlaPolicy:
         log = _Log(ticket, now_dt.timestamp(), self)
         cycles: dict[Metric, tuple[SlaClock, ...]] = {}
         target_for = self.target_for
+        steady = not log.changes  # the target is the same for every cycle
+        make = self._clock
         for metric in self._metrics:
-            if not log.changes and target_for(metric, ticket) is None:
+            found = target_for(metric, ticket) if steady else None
+            if steady and found is None:
                 continue  # no target for this ticket, whatever its cycles
             clocks = []
-            for n, (start, stop) in enumerate(log.cycles(metric), start=1):
-                clock = self._clock(log, metric, n, start, stop)
+            for n, (start, stop) in enumerate(log.cycles(metric), 1):
+                clock = make(log, metric, n, start, stop, found)
                 if clock is not None:
                     clocks.append(clock)
             if clocks:
                 cycles[metric] = tuple(clocks)
         return SlaReport(ticket.id, self.name, now_dt, cycles)
 
-    def _clock(  # noqa: PLR0912 - one flat pass is the hot path of every evaluation
-        self, log: _Log, metric: Metric, cycle: int, start: float, stop: float | None
+    def _clock(  # noqa: PLR0912, PLR0917 - one flat pass: the hot path of every evaluation
+        self,
+        log: _Log,
+        metric: Metric,
+        cycle: int,
+        start: float,
+        stop: float | None,
+        found: tuple[Target, str] | None,
     ) -> SlaClock | None:
         now = log.now
         end = now if stop is None else stop
-        if log.changes:
-            as_of, notes = log.as_of(end, start)
-        else:
-            as_of, notes = log.ticket, ()
-        found = self.target_for(metric, as_of)
-        if found is None:
-            return None
+        changes: tuple[Change, ...] = ()
+        if found is None:  # the target may differ per cycle: read it as of the cycle's end
+            as_of, changes = log.as_of(end, start)
+            found = self.target_for(metric, as_of)
+            if found is None:
+                return None
         target, source = found
         calendar = target.calendar or self.calendar
         paused_in = self._paused_in[metric]
@@ -303,11 +311,14 @@ class SlaPolicy:
         if due is None:
             due = calendar.add_seconds(end, limit - elapsed)
         paused_total = 0.0
-        spans = []
-        for a, b, status in pauses:
-            w = between(a, b)
-            paused_total += w
-            spans.append((a, None if paused_now and b == end else b, status, w))
+        spans: tuple[tuple[float, float | None, str, float], ...] = ()
+        if pauses:
+            listed = []
+            for a, b, status in pauses:
+                w = between(a, b)
+                paused_total += w
+                listed.append((a, None if paused_now and b == end else b, status, w))
+            spans = tuple(listed)
         if stop is not None:
             state = ClockState.BREACHED if elapsed > limit else ClockState.MET
         elif paused_now:
@@ -328,8 +339,8 @@ class SlaPolicy:
             paused_total,
             now,
             tuple(segments),
-            tuple(spans),
-            notes,
+            spans,
+            changes,
         )
 
 
@@ -407,14 +418,17 @@ class _Log:
             tuple[list[tuple[float, float | None]], list[tuple[float, float | None]]] | None
         ) = None
 
-    def as_of(self, end: float, start: float) -> tuple[Ticket, tuple[str, ...]]:
-        """The ticket with the priority and channel in force at ``end``, and notes."""
+    def as_of(self, end: float, start: float) -> tuple[Ticket, tuple[Change, ...]]:
+        """The ticket with the priority and channel in force at ``end``, and the changes.
+
+        The changes are those inside [start, end]: (instant, field, old value, new value).
+        """
         ticket = self.ticket
         if not self.changes:
             return ticket, ()
         first = ticket.events[0].data
         priority, channel = first["priority"], first["channel"]
-        notes = []
+        changes = []
         for t, field, value in self.changes:
             if t > end:
                 break
@@ -424,20 +438,28 @@ class _Log:
             else:
                 channel = as_channel(value)  # type: ignore[arg-type]
             if t >= start and old != value:
-                notes.append(
-                    f"{field} changed {old} -> {value} at {_dt(t):%Y-%m-%d %H:%M:%S} UTC: "
-                    "target re-read, deadline recomputed from the cycle's start"
-                )
+                changes.append((t, field, old, value))
         if priority == ticket.priority and channel == ticket.channel:
-            return ticket, tuple(notes)
-        return attrs.evolve(ticket, priority=priority, channel=channel), tuple(notes)
+            return ticket, tuple(changes)
+        as_of = new_ticket(
+            ticket.id,
+            channel,
+            priority,
+            ticket.customer_id,
+            ticket.created_at,
+            ticket.status,
+            ticket.assignee,
+            ticket.tags,
+            ticket.events,
+        )
+        return as_of, tuple(changes)
 
     def split(
         self, start: float, end: float, paused_in: frozenset[str]
-    ) -> tuple[list[tuple[float, float]], list[tuple[float, float, str]]]:
+    ) -> tuple[Sequence[tuple[float, float]], Sequence[tuple[float, float, str]]]:
         """Counting segments and pauses (start, end, status) of [start, end]."""
         if paused_in.isdisjoint(self.visited):
-            return [(start, end)], []
+            return ((start, end),), ()
         segments: list[tuple[float, float]] = []
         pauses: list[tuple[float, float, str]] = []
         statuses = self.statuses
@@ -471,7 +493,7 @@ class _Log:
 
     def cycles(self, metric: Metric) -> list[tuple[float, float | None]]:
         """The (start, stop) of each cycle of ``metric``; stop is None while it runs."""
-        created = self.ticket.events[0].at.timestamp()
+        created = self.statuses[0][0]
         if metric is Metric.FIRST_RESPONSE:
             stops = [*self.agent[:1], *self.resolves[:1]]
             return [(created, min(stops) if stops else None)]

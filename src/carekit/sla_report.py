@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from carekit.calendar import BusinessCalendar
     from carekit.sla import Target
 
-__all__ = ["ClockState", "Metric", "Pause", "SlaClock", "SlaReport"]
+__all__ = ["Change", "ClockState", "Metric", "Pause", "SlaClock", "SlaReport"]
 
 
 class Metric(enum.StrEnum):
@@ -44,6 +44,10 @@ class ClockState(enum.StrEnum):
     PAUSED = "paused"
     MET = "met"
     BREACHED = "breached"
+
+
+Change = tuple[float, str, object, object]
+"""A change inside a cycle: (epoch seconds, field, old value, new value)."""
 
 
 def _dt(seconds: float) -> datetime:
@@ -77,7 +81,6 @@ class SlaClock:
         cycle: 1 for the first cycle of the metric, 2 for the next, ...
         state: RUNNING, PAUSED, MET or BREACHED.
         target_source: which key of the policy gave the target (e.g. ``"email/high"``).
-        notes: changes that re-read the target (priority, channel).
     """
 
     metric: Metric
@@ -86,16 +89,21 @@ class SlaClock:
     state: ClockState
     calendar: BusinessCalendar
     target_source: str
-    _start: float
-    _stop: float | None
-    _due: float
-    _elapsed: float
-    _paused: float
-    _now: float
+    # (start, stop or None, due, elapsed, paused, now), epoch and working seconds
+    _times: tuple[float, float | None, float, float, float, float] = attrs.field(repr=False)
     _segments: tuple[tuple[float, float], ...] = attrs.field(repr=False)
     # (start, end or None while it lasts, status, working seconds)
     _pause_spans: tuple[tuple[float, float | None, str, float], ...] = attrs.field(repr=False)
-    notes: tuple[str, ...] = ()
+    _changes: tuple[Change, ...] = attrs.field(default=(), repr=False)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The changes inside the cycle that re-read the target (priority, channel)."""
+        return tuple(
+            f"{field} changed {old} -> {new} at {_dt(t):%Y-%m-%d %H:%M:%S} UTC: "
+            "target re-read, deadline recomputed from the cycle's start"
+            for t, field, old, new in self._changes
+        )
 
     @property
     def pauses(self) -> tuple[Pause, ...]:
@@ -104,6 +112,30 @@ class SlaClock:
             Pause(_dt(a), None if b is None else _dt(b), status, timedelta(seconds=w))
             for a, b, status, w in self._pause_spans
         )
+
+    @property
+    def _start(self) -> float:
+        return self._times[0]
+
+    @property
+    def _stop(self) -> float | None:
+        return self._times[1]
+
+    @property
+    def _due(self) -> float:
+        return self._times[2]
+
+    @property
+    def _elapsed(self) -> float:
+        return self._times[3]
+
+    @property
+    def _paused(self) -> float:
+        return self._times[4]
+
+    @property
+    def _now(self) -> float:
+        return self._times[5]
 
     @property
     def started_at(self) -> datetime:
@@ -147,7 +179,7 @@ class SlaClock:
     @property
     def breached(self) -> bool:
         """Whether more working time than the target has counted (met late included)."""
-        return self._elapsed > self.target.duration.total_seconds()
+        return self._times[3] > self.target.duration.total_seconds()
 
     @property
     def fraction(self) -> float:
@@ -292,25 +324,20 @@ def new_clock(  # noqa: PLR0917 - positional on purpose: the hot path
     now: float,
     segments: tuple[tuple[float, float], ...],
     pause_spans: tuple[tuple[float, float | None, str, float], ...],
-    notes: tuple[str, ...],
+    changes: tuple[Change, ...],
 ) -> SlaClock:
     """Build a :class:`SlaClock` from its fields, skipping attrs' ``__init__``."""
     clock = object.__new__(SlaClock)
-    (s_metric, s_target, s_cycle, s_state, s_calendar, s_source, s_start, s_stop, s_due,
-     s_elapsed, s_paused, s_now, s_segments, s_spans, s_notes) = _CLOCK_SETTERS  # fmt: skip
+    (s_metric, s_target, s_cycle, s_state, s_calendar, s_source, s_times, s_segments, s_spans,
+     s_changes) = _CLOCK_SETTERS  # fmt: skip
     s_metric(clock, metric)
     s_target(clock, target)
     s_cycle(clock, cycle)
     s_state(clock, state)
     s_calendar(clock, calendar)
     s_source(clock, target_source)
-    s_start(clock, start)
-    s_stop(clock, stop)
-    s_due(clock, due)
-    s_elapsed(clock, elapsed)
-    s_paused(clock, paused)
-    s_now(clock, now)
+    s_times(clock, (start, stop, due, elapsed, paused, now))
     s_segments(clock, segments)
     s_spans(clock, pause_spans)
-    s_notes(clock, notes)
+    s_changes(clock, changes)
     return clock
