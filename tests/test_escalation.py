@@ -319,3 +319,16 @@ def test_decide_is_pure() -> None:
     assert first == CALL_LADDER.decide(call, report, now=now)
     assert ["C-1/ringing/first_response/1", "C-1/missed/first_response/1"] == [d.key for d in first]
     assert () == CALL_LADDER.decide(call, report, now=now, fired={d.key for d in first})
+
+
+def test_inform_customer_message_in_their_language_and_zone() -> None:
+    """The ETA notice carries the resolution deadline in the customer's zone and language."""
+    directory = InMemoryDirectory(
+        [Customer("siti", name="Siti", locale="id", timezone="Asia/Jakarta")]
+    )
+    desk, clock, handler = make_desk(EMAIL_LADDER, directory=directory)
+    desk.open("E-1", channel="email", customer_id="siti")  # normal: resolution in 72 h
+    message = desk.eta_message("E-1")
+    assert "id" == message.locale
+    assert "paling lambat 5 Mar 2026 16.00.00" in message.body  # 09:00 UTC + 72 h, in WIB
+    assert message.body.startswith("Halo Siti")

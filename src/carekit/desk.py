@@ -32,12 +32,13 @@ from carekit.escalation import (
     Reassign,
     fired_keys,
 )
+from carekit.i18n import CatalogRenderer, Message, TemplateRenderer
 from carekit.lifecycle import Lifecycle
 from carekit.model import Channel, Customer, Priority, Ticket
 from carekit.protocols import Clock, CustomerDirectory, EscalationHandler, TicketStore
 from carekit.selector import PolicySelector
 from carekit.sla import SlaPolicy
-from carekit.sla_report import SlaReport
+from carekit.sla_report import Metric, SlaReport
 
 __all__ = ["Desk"]
 
@@ -127,6 +128,39 @@ class Desk:
         ticket = self.store.get(ticket_id)
         when = to_utc(now, "now") if now is not None else self._now()
         return self._policy(ticket, self._customer(ticket)).evaluate(ticket, now=when)
+
+    def eta_message(
+        self,
+        ticket_id: str,
+        *,
+        renderer: TemplateRenderer | None = None,
+        template: str = "eta_notice",
+        default_locale: str = "en",
+        now: datetime | None = None,
+    ) -> Message:
+        """The message an ``InformCustomer`` action sends: the new estimated time.
+
+        The estimate is the running resolution deadline (else the earliest running
+        response deadline), formatted in the customer's language and time zone.
+        Handlers call it when a decision carries ``InformCustomer``.
+        """
+        ticket = self.store.get(ticket_id)
+        customer = self._customer(ticket)
+        when = to_utc(now, "now") if now is not None else self._now()
+        report = self._policy(ticket, customer).evaluate(ticket, now=when)
+        running = [c for c in report.all_clocks() if c.running]
+        eta = next((c.due_at for c in running if c.metric is Metric.RESOLUTION), report.next_due)
+        fields = {
+            "name": customer.name if customer else "",
+            "ticket_id": ticket.id,
+            "eta": eta if eta is not None else when,
+        }
+        return (renderer or CatalogRenderer(default_locale)).render(
+            template,
+            locale=(customer.locale if customer else None) or default_locale,
+            timezone=(customer.timezone if customer else None) or "UTC",
+            fields=fields,
+        )
 
     # -- escalation ---------------------------------------------------------------
 
