@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -111,6 +111,8 @@ def as_priority(value: Priority | int | str, field: str = "priority") -> Priorit
         >>> as_priority("high"), as_priority(4)
         (<Priority.HIGH: 3>, <Priority.URGENT: 4>)
     """
+    if type(value) is Priority:
+        return value
     try:
         if value is True or value is False:
             raise KeyError(value)
@@ -288,7 +290,7 @@ class Ticket:
         """
         if not isinstance(id, str) or not id:
             raise InvalidValue("id", id, "a non-empty string")
-        when = to_utc(at, "at")
+        when = at if type(at) is datetime and at.tzinfo is UTC else to_utc(at, "at")
         channel = as_channel(channel)
         priority = as_priority(priority)
         if not isinstance(customer_id, str) or not customer_id:
