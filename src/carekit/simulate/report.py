@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import attrs
 
 from carekit._time import zone
+from carekit.duration import format_duration
 from carekit.metrics import KpiReport, first_response_times, kpi_report
 from carekit.model import Channel
 from carekit.simulate.engine import SimulationResult
@@ -153,9 +154,13 @@ def render_html(result: SimulationResult, policy: SlaPolicy | None = None) -> st
         for f in figures
     )
 
-    def table(title: str, counts: Mapping[str, int]) -> str:
+    def table(title: str, counts: Mapping[str, int], colour: str = "#6a4fb0") -> str:
         body = "".join(f"<tr><td>{html.escape(k)}</td><td>{v}</td></tr>" for k, v in counts.items())
-        return f"<h2>{html.escape(title)}</h2><table><tr><th>what</th><th>count</th></tr>{body or '<tr><td>(none)</td><td></td></tr>'}</table>"
+        chart = ""
+        if counts:
+            labels = [k.split(":")[0][:18] for k in counts]
+            chart = _bars([float(v) for v in counts.values()], labels, colour=colour)
+        return f"<h2>{html.escape(title)}</h2>{chart}<table><tr><th>what</th><th>count</th></tr>{body or '<tr><td>(none)</td><td></td></tr>'}</table>"
 
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!doctype html>
@@ -171,8 +176,8 @@ policy <b>{html.escape(result.policy)}</b>, up to {result.agents} agents. Genera
 <h2>First-response time by channel</h2>{_histogram(result)}
 <h2>Escalations</h2>{_bars([float(v) for v in result.escalations.values()], list(result.escalations), colour="#b03a2f") if result.escalations else "<p>(none)</p>"}
 {table("Campaign sends", result.sends)}
-{table("Suppressed, with reasons", result.suppressions)}
-{table("Deferred, with reasons", result.deferrals)}
+{table("Suppressed, with reasons", result.suppressions, "#8a8a8a")}
+{table("Deferred, with reasons", result.deferrals, "#8a8a8a")}
 <h2>KPIs</h2><table><tr><th>group</th><th>KPI</th><th>value</th><th>formula</th></tr>{rows}</table>
 </body></html>
 """
@@ -183,7 +188,7 @@ def _short(value: object) -> str:
         return "-"
     if hasattr(value, "median"):
         median = value.median
-        return "-" if median is None else f"median {median}"
+        return "-" if median is None else f"median {format_duration(median)}"
     if isinstance(value, float):
         return f"{value:.3f}"
     return str(value)
