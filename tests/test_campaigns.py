@@ -363,3 +363,14 @@ def test_unknown_zone_and_language_fall_back_to_the_desks(jobs: JobStore) -> Non
     clock.set(t.due_at)
     assert (t.key,) == scheduler.run_due().sent
     assert "id" == sender.sent[t.key][2].locale
+
+
+def test_campaign_names_must_be_unique() -> None:
+    """Two campaigns with one name would share keys: refused."""
+    with pytest.raises(InvalidValue, match="unique names"):
+        CampaignScheduler(
+            [csat_after_resolution(), csat_after_resolution()],
+            MemoryJobStore(),
+            RecordingSender(),
+            InMemoryDirectory(),
+        )

@@ -8,7 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carekit import Channel, InvalidTransition, Lifecycle, Priority, Status, Ticket
+from carekit import (
+    Channel,
+    InvalidTransition,
+    Lifecycle,
+    LifecycleDefinitionError,
+    Priority,
+    Status,
+    Ticket,
+    TransitionSpec,
+)
 
 S = Status
 OPENISH = {S.NEW, S.OPEN, S.PENDING, S.ON_HOLD}
@@ -201,3 +210,19 @@ def test_random_sequences_apply_or_leave_ticket_unchanged(steps: list[tuple[str,
         ticket = new
         replayed = lifecycle.replay(ticket.id, ticket.events)
         assert replayed == ticket
+
+
+def test_a_graph_naming_a_missing_guard_is_a_definition_error() -> None:
+    """A subclass whose edge names a guard it does not define fails when first used."""
+
+    class Broken(Lifecycle):
+        @classmethod
+        def transitions(cls) -> list[TransitionSpec]:
+            return [
+                *super().transitions(),
+                {"trigger": "x", "source": "open", "dest": "=", "conditions": "nope"},
+            ]
+
+    with pytest.raises(LifecycleDefinitionError, match="'nope' is not a guard method") as info:
+        Broken.graph()
+    assert isinstance(info.value, TypeError)

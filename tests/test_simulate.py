@@ -190,3 +190,9 @@ def test_holidays_run_on_a_skeleton_staff() -> None:
     normal, short = simulate(desk, days=1, seed=11), simulate(holiday, days=1, seed=11)
     assert [t.id for t in normal.tickets] == [t.id for t in short.tickets]
     assert short.escalation_total > normal.escalation_total
+
+
+def test_zero_days_is_a_typed_error() -> None:
+    """A run needs at least a day."""
+    with pytest.raises(InvalidValue, match="days"):
+        simulate(SMALL, days=0)

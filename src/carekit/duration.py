@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from carekit.exceptions import InvalidValue
+
 __all__ = ["format_duration", "parse_duration"]
 
 _COMPACT = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -14,19 +16,19 @@ _ISO = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 def parse_duration(text: str) -> timedelta:
     """Parse ``"30s"``, ``"24h"``, ``"1h30m"``, ``"2d"`` or ISO 8601 ``"PT4H"``.
 
-    Raises ``ValueError`` (with the text) for anything else, including an empty
-    duration.
+    Raises :class:`~carekit.InvalidValue` (a ``ValueError``) for anything else,
+    including an empty duration.
 
     Examples:
         >>> parse_duration("1h30m"), parse_duration("PT30S")
         (datetime.timedelta(seconds=5400), datetime.timedelta(seconds=30))
     """
     if not isinstance(text, str):
-        raise ValueError(f"{text!r} is not a duration such as '30s', '24h' or '1h30m'")
+        raise InvalidValue("duration", text, "a duration such as '30s', '24h' or '1h30m'")
     cleaned = text.strip().replace(" ", "")
     match = _COMPACT.match(cleaned.lower()) or _ISO.match(cleaned.upper())
     if match is None or not cleaned or not any(match.groups()):
-        raise ValueError(f"{text!r} is not a duration such as '30s', '24h' or '1h30m'")
+        raise InvalidValue("duration", text, "a duration such as '30s', '24h' or '1h30m'")
     days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
     return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
 

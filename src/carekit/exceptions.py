@@ -16,6 +16,7 @@ __all__ = [
     "ConcurrentUpdate",
     "InvalidTransition",
     "InvalidValue",
+    "LifecycleDefinitionError",
     "MissingExtra",
     "NaiveDatetimeError",
     "PolicyError",
@@ -183,3 +184,17 @@ class MissingExtra(CarekitError, ImportError):
         super().__init__(
             f"this needs the optional package {package!r}: pip install 'carekit[{extra}]'"
         )
+
+
+class LifecycleDefinitionError(CarekitError, TypeError):
+    """A lifecycle subclass's graph names something that does not exist (a guard method).
+
+    Attributes:
+        lifecycle: the class's name.
+        name: what was named.
+    """
+
+    def __init__(self, lifecycle: str, name: object, problem: str) -> None:
+        self.lifecycle = lifecycle
+        self.name = name
+        super().__init__(f"{lifecycle}: {name!r} {problem}")

@@ -37,7 +37,7 @@ import attrs
 from transitions import Machine
 
 from carekit._time import to_utc
-from carekit.exceptions import InvalidTransition, InvalidValue
+from carekit.exceptions import InvalidTransition, InvalidValue, LifecycleDefinitionError
 from carekit.model import (
     Status,
     Ticket,
@@ -252,7 +252,7 @@ class Lifecycle:
         for edge in (e for edges in table.values() for e in edges):
             for guard in (*edge.conditions, *edge.unless):
                 if not callable(getattr(cls, guard, None)):
-                    raise TypeError(f"{cls.__name__} has no guard method {guard!r}")
+                    raise LifecycleDefinitionError(cls.__name__, guard, "is not a guard method")
         triggers = tuple(machine.events)
         by_state = {s: tuple(t for t in triggers if (s, t) in table) for s in states}
         return _Graph(
@@ -400,7 +400,7 @@ class Lifecycle:
 
 def _guard(func: object) -> str:
     if not isinstance(func, str):
-        raise TypeError(f"guards are named by method name, not {func!r}")
+        raise LifecycleDefinitionError("Lifecycle", func, "is not a guard method's name")
     return func
 
 

@@ -38,6 +38,7 @@ from carekit.campaigns.planning import (
     plan,
 )
 from carekit.clock import SystemClock
+from carekit.exceptions import InvalidValue
 from carekit.i18n import CatalogRenderer, Message, TemplateRenderer
 from carekit.model import Channel, Customer
 from carekit.protocols import Clock, CustomerDirectory
@@ -235,7 +236,9 @@ class CampaignScheduler:
     ) -> None:
         self.campaigns: Mapping[str, Campaign] = {c.name: c for c in campaigns}
         if len(self.campaigns) != len(campaigns):
-            raise ValueError("campaign names must be unique")
+            raise InvalidValue(
+                "campaigns", [c.name for c in campaigns], "campaigns with unique names"
+            )
         self.jobs = jobs
         self.sender = sender
         self.directory = directory

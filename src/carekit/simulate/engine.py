@@ -41,6 +41,7 @@ from carekit.escalation import (
     Notify,
     RaisePriority,
 )
+from carekit.exceptions import InvalidValue
 from carekit.i18n import Message, Money
 from carekit.model import Channel, Customer, Ticket
 from carekit.protocols import TicketStore
@@ -449,7 +450,7 @@ def simulate(
     in-memory ones; give the SQLite stores to exercise persistence.
     """
     if days < 1:
-        raise ValueError("days must be at least 1")
+        raise InvalidValue("days", days, "a whole number of days, at least 1")
     tz = zone(model.timezone)
     begin = start or datetime(2026, 3, 2, tzinfo=tz).astimezone(UTC)
     policies = policies or SlaPolicy.default()
