@@ -251,10 +251,6 @@ class BusinessCalendar:
 
     # -- definition ---------------------------------------------------------------
 
-    def spans_on(self, day: date) -> tuple[tuple[str, str], ...]:
-        """The wall-clock intervals that start on ``day`` (after holidays and overrides)."""
-        return tuple((_fmt(s).split("-")[0], _fmt(s).split("-")[1]) for s in self._day_spans(day))
-
     def _day_spans(self, day: date) -> tuple[_Span, ...]:
         if day in self._overrides:
             return self._overrides[day]

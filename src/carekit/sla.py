@@ -29,7 +29,7 @@ with ``reopen="restart"``, starts a new cycle at the reopen.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
@@ -346,10 +346,6 @@ class SlaPolicy:
 
 def _plain_between(a: float, b: float) -> float:
     return b - a
-
-
-def _dt(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
 
 
 class _Log:

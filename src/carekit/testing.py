@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from carekit._time import to_utc
@@ -119,11 +119,6 @@ class InMemoryTicketStore:
         for entry in taken:
             heapq.heappush(heap, entry)
         return ids
-
-    def due_at(self, ticket_id: str) -> datetime | None:
-        """The due instant recorded for ``ticket_id``, if any."""
-        at = self._due.get(ticket_id)
-        return None if at is None else datetime.fromtimestamp(at, UTC)
 
     def __iter__(self) -> Iterator[Ticket]:
         """Iterate over the stored tickets in the order they were first saved."""

@@ -219,13 +219,6 @@ class SqliteTicketStore:
         ).fetchall()
         return [r[0] for r in rows]
 
-    def due_at(self, ticket_id: str) -> datetime | None:
-        """The due instant recorded for ``ticket_id``, if any."""
-        row = self._db.execute(
-            "SELECT next_due_at FROM tickets WHERE id = ?", (ticket_id,)
-        ).fetchone()
-        return None if row is None or row[0] is None else datetime.fromtimestamp(row[0], UTC)
-
     def __iter__(self) -> Iterator[Ticket]:
         """Iterate over every stored ticket (loads each one)."""
         ids = [r[0] for r in self._db.execute("SELECT id FROM tickets ORDER BY rowid")]
