@@ -29,6 +29,7 @@ from carekit import (
     Status,
     Ticket,
     TicketNotFound,
+    fired_keys,
 )
 from carekit.stores.sqlite import SqliteTicketStore
 from carekit.testing import InMemoryDirectory, InMemoryTicketStore, ManualClock, RecordingHandler
@@ -332,3 +333,15 @@ def test_inform_customer_message_in_their_language_and_zone() -> None:
     assert "id" == message.locale
     assert "paling lambat 5 Mar 2026 16.00.00" in message.body  # 09:00 UTC + 72 h, in WIB
     assert message.body.startswith("Halo Siti")
+
+
+def test_fired_keys_are_read_from_the_ticket() -> None:
+    """The keys a desk recorded are on the ticket, and decide() skips them by default."""
+    desk, clock, handler = make_desk(CALL_LADDER)
+    desk.open("C-1", channel="phone", customer_id="c")
+    clock.set(T0 + 31 * S)
+    desk.tick()
+    ticket = desk.store.get("C-1")
+    assert {"C-1/ringing/first_response/1", "C-1/missed/first_response/1"} == fired_keys(ticket)
+    report = SlaPolicy.default().evaluate(ticket, now=T0 + 40 * S)
+    assert () == CALL_LADDER.decide(ticket, report, now=T0 + 40 * S)

@@ -17,6 +17,7 @@ from carekit import (
     TicketEvent,
     UnknownTimezoneError,
 )
+from carekit.model import as_status
 
 
 def test_priorities_are_ordered() -> None:
@@ -99,3 +100,11 @@ def test_event_data_is_read_only(t0: datetime) -> None:
     event = TicketEvent("assign", t0, data={"agent": "ana"})
     with pytest.raises(TypeError):
         event.data["agent"] = "bob"  # type: ignore[index]
+
+
+def test_as_status_maps_built_in_states_and_keeps_host_states() -> None:
+    """A built-in status's value becomes its member; a host's own state stays a string."""
+    assert Status.OPEN is as_status("open")
+    assert "waiting_on_vendor" == as_status("waiting_on_vendor")
+    with pytest.raises(InvalidValue):
+        as_status("")

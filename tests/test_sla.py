@@ -480,3 +480,17 @@ def test_evaluation_is_a_pure_function(
     policy = SlaPolicy.default()
     replayed = L.replay(t.id, t.events)
     assert policy.evaluate(t, now=now).explain() == policy.evaluate(replayed, now=now).explain()
+
+
+def test_warning_stages_next_due_and_instants() -> None:
+    """Several warn_at stages count up; next_due is the earliest running deadline;
+    instant_at finds when a clock reaches a given elapsed time."""
+    policy = SlaPolicy("stages", {FR: Target(4 * H, warn_at=(0.5, 0.75)), RES: 10 * H})
+    t = email()
+    early, middle, late = (policy.evaluate(t, now=T0 + h * H) for h in (1, 2.5, 3.5))
+    assert [0, 1, 2] == [r[FR].risk_stage for r in (early, middle, late)]
+    assert T0 + 4 * H == early.next_due
+    assert T0 + 3 * H == early[FR].instant_at(3 * H)
+    assert {FR, RES} == {c.metric for c in early.all_clocks()}
+    answered = steps(t, ("agent_reply", H))
+    assert T0 + 10 * H == policy.evaluate(answered, now=T0 + 2 * H).next_due
