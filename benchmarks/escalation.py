@@ -30,8 +30,9 @@ from carekit import (
     SlaPolicy,
     Ticket,
 )
+from carekit.stores.memory import InMemoryTicketStore
 from carekit.stores.sqlite import SqliteTicketStore
-from carekit.testing import InMemoryTicketStore, ManualClock, RecordingHandler
+from carekit.testing import ManualClock, RecordingHandler
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 DUE = 1_000

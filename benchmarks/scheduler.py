@@ -2,8 +2,8 @@
 
 Scheduled touches (one-shot jobs), of which 10,000 are due: the cost of
 enqueueing, and due jobs run per second (claim or fetch, a trivial send,
-complete or remove), for carekit's ``MemoryJobStore`` and ``SqliteJobStore``
-beside APScheduler 3's ``MemoryJobStore`` and ``SQLAlchemyJobStore`` on SQLite.
+complete or remove), for carekit's ``InMemoryJobStore`` and ``SqliteJobStore``
+beside APScheduler 3's ``InMemoryJobStore`` and ``SQLAlchemyJobStore`` on SQLite.
 A last row runs the whole ``CampaignScheduler.run_due`` pipeline (re-decide,
 render in the customer's language, send) for reference.
 
@@ -29,8 +29,10 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from carekit import Customer
-from carekit.campaigns import CampaignScheduler, JobStore, MemoryJobStore, Touch
+from carekit.campaigns import CampaignScheduler, Touch
 from carekit.campaigns.recipes import csat_after_resolution
+from carekit.protocols import JobStore
+from carekit.stores.memory import InMemoryJobStore
 from carekit.stores.sqlite import SqliteJobStore
 from carekit.testing import InMemoryDirectory, ManualClock, RecordingSender
 
@@ -76,7 +78,7 @@ def run_carekit(store: JobStore, batch: int = 500) -> int:
 
 
 def carekit_memory(items: list[Touch]) -> tuple[float, float]:
-    store = MemoryJobStore()
+    store = InMemoryJobStore()
     t = time.perf_counter()
     for touch in items:
         store.enqueue(touch, enrolled_at=NOW)
@@ -125,7 +127,7 @@ def aps(items: list[Touch], jobstore: Any) -> tuple[float, float]:
 
 
 def pipeline(items: list[Touch]) -> float:
-    store = MemoryJobStore()
+    store = InMemoryJobStore()
     for touch in items:
         store.enqueue(touch, enrolled_at=NOW)
     customers = [
@@ -163,14 +165,14 @@ def main() -> None:
     full = pipeline(items[: max(DUE, 50_000)])
     rows = [
         (
-            "carekit MemoryJobStore",
+            "carekit InMemoryJobStore",
             n,
             ck_mem[0] * 1e6,
             ck_mem[1],
             aps_mem[0] / ck_mem[0],
             ck_mem[1] / aps_mem[1],
         ),
-        ("APScheduler MemoryJobStore", n, aps_mem[0] * 1e6, aps_mem[1], 1.0, 1.0),
+        ("APScheduler InMemoryJobStore", n, aps_mem[0] * 1e6, aps_mem[1], 1.0, 1.0),
         (
             "carekit SqliteJobStore (one by one)",
             2_000,

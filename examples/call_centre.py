@@ -20,7 +20,8 @@ from carekit import (
     SlaPolicy,
 )
 from carekit.staffing import ServiceLevel, agents_for, erlang_c, plan_intervals
-from carekit.testing import InMemoryTicketStore, ManualClock, RecordingHandler
+from carekit.stores.memory import InMemoryTicketStore
+from carekit.testing import ManualClock, RecordingHandler
 
 
 def main() -> dict[str, object]:

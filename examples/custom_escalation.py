@@ -16,19 +16,20 @@ from carekit import (
     Action,
     AtBreach,
     Customer,
-    Decision,
     Desk,
+    Escalation,
     EscalationLevel,
     EscalationPolicy,
+    EscalationTrigger,
     Firing,
     Metric,
     Notify,
     SlaReport,
     Status,
     Ticket,
-    Trigger,
 )
-from carekit.testing import InMemoryDirectory, InMemoryTicketStore, ManualClock
+from carekit.stores.memory import InMemoryTicketStore
+from carekit.testing import InMemoryDirectory, ManualClock
 
 
 @attrs.frozen
@@ -39,7 +40,7 @@ class OpenIncident(Action):
 
 
 @attrs.frozen
-class StuckPending(Trigger):
+class StuckPending(EscalationTrigger):
     """A custom trigger: fires when a ticket has been pending for ``longer`` than this."""
 
     longer: timedelta
@@ -58,7 +59,7 @@ class ShopHandler:
     def __init__(self) -> None:
         self.done: dict[str, list[str]] = {}
 
-    def handle(self, decision: Decision, ticket: Ticket) -> None:
+    def handle(self, decision: Escalation, ticket: Ticket) -> None:
         """Carry out the decision's actions (idempotent on the key)."""
         if decision.key in self.done:
             return

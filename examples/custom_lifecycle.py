@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from carekit import InvalidTransition, Lifecycle, Status, Ticket, TransitionSpec
+from carekit import Lifecycle, Status, Ticket, TransitionSpec
+from carekit.exceptions import InvalidTransition
 
 WAITING_ON_VENDOR = "waiting_on_vendor"
 

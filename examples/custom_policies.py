@@ -27,8 +27,9 @@ from carekit import (
     Ticket,
     TransitionSpec,
 )
-from carekit.metrics import Figure
-from carekit.testing import InMemoryDirectory, InMemoryTicketStore, ManualClock, RecordingHandler
+from carekit.kpis import Figure
+from carekit.stores.memory import InMemoryTicketStore
+from carekit.testing import InMemoryDirectory, ManualClock, RecordingHandler
 
 
 class VipPolicy(SlaPolicy):

@@ -15,11 +15,12 @@ from datetime import date, timedelta
 import pendulum
 
 from carekit import AtBreach, Customer, Desk, EscalationLevel, EscalationPolicy, Metric, Notify
-from carekit.campaigns import CampaignScheduler, CareEvent, MemoryJobStore
+from carekit._model import Channel
+from carekit.campaigns import CampaignScheduler, CareEvent
 from carekit.campaigns.recipes import MARKETING_CAP, all_recipes
 from carekit.i18n import Message, Money
-from carekit.model import Channel
-from carekit.testing import InMemoryDirectory, InMemoryTicketStore, ManualClock, RecordingHandler
+from carekit.stores.memory import InMemoryJobStore, InMemoryTicketStore
+from carekit.testing import InMemoryDirectory, ManualClock, RecordingHandler
 
 JAKARTA = "Asia/Jakarta"
 
@@ -55,7 +56,7 @@ def main() -> PrintingSender:
     sender = PrintingSender()
     care = CampaignScheduler(
         all_recipes(),
-        MemoryJobStore(),
+        InMemoryJobStore(),
         sender,
         directory,
         clock=clock,

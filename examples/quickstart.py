@@ -9,7 +9,8 @@ from datetime import timedelta
 
 import pendulum
 
-from carekit import Channel, InvalidTransition, Lifecycle, Metric, Priority, SlaPolicy, Ticket
+from carekit import Channel, Lifecycle, Metric, Priority, SlaPolicy, Ticket
+from carekit.exceptions import InvalidTransition
 
 
 def main() -> Ticket:

@@ -8,14 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carekit import (
-    BusinessCalendar,
-    CalendarError,
-    MissingExtra,
-    NaiveDatetimeError,
-    UnknownTimezoneError,
-    country_holidays,
-)
+from carekit import BusinessCalendar, country_holidays
+from carekit.exceptions import CalendarError, MissingExtra, NaiveDatetimeError, UnknownTimezoneError
 
 from .reference_calendar import ReferenceCalendar
 

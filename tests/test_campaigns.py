@@ -13,23 +13,21 @@ import attrs
 import pendulum
 import pytest
 
-from carekit import Channel, Customer, InvalidValue
+from carekit import Channel, Customer
 from carekit.campaigns import (
     Campaign,
     CampaignScheduler,
     Cap,
     CareEvent,
     Defer,
-    JobStore,
-    MemoryJobStore,
     OnEvent,
     Send,
     SendWindow,
     Step,
     Suppress,
     Touch,
-    decide,
-    plan,
+    decide_touch,
+    plan_touches,
 )
 from carekit.campaigns.recipes import (
     all_recipes,
@@ -39,7 +37,10 @@ from carekit.campaigns.recipes import (
     periodic_check_in,
     win_back,
 )
+from carekit.exceptions import InvalidValue
 from carekit.i18n import TEMPLATES
+from carekit.protocols import JobStore
+from carekit.stores.memory import InMemoryJobStore
 from carekit.stores.sqlite import SqliteJobStore
 from carekit.testing import InMemoryDirectory, ManualClock, RecordingSender
 
@@ -59,7 +60,7 @@ def local(zone: str, year: int, month: int, day: int, hour: int = 0, minute: int
 @pytest.fixture(params=["memory", "sqlite"])
 def jobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
     if request.param == "memory":
-        yield MemoryJobStore()
+        yield InMemoryJobStore()
     else:
         store = SqliteJobStore(tmp_path / "jobs.sqlite3")
         yield store
@@ -160,11 +161,11 @@ def test_missing_consent_falls_back_to_email() -> None:
     customer = attrs.evolve(JOHN, preferred_channel="whatsapp")
     campaign = csat_after_resolution()
     now = local("America/New_York", 2026, 3, 3, 10, 0)
-    [touch] = plan(campaign, customer, anchor=now - 2 * H, occurrence="e1")
-    decision = decide(campaign, touch, customer, now=now)
+    [touch] = plan_touches(campaign, customer, anchor=now - 2 * H, occurrence="e1")
+    decision = decide_touch(campaign, touch, customer, now=now)
     assert Send(Channel.EMAIL, "no consent on whatsapp: fell back to email") == decision
     nobody = attrs.evolve(customer, consent=set())
-    assert isinstance(decide(campaign, touch, nobody, now=now), Suppress)
+    assert isinstance(decide_touch(campaign, touch, nobody, now=now), Suppress)
 
 
 def test_new_ticket_cancels_the_pending_survey(jobs: JobStore) -> None:
@@ -278,7 +279,7 @@ def test_keys_are_stable_and_touches_planned_in_the_window() -> None:
         window=SendWindow("09:00", "17:00", days={0, 1, 2, 3, 4}),
     )
     friday_night = local("Asia/Jakarta", 2026, 3, 6, 22, 0)
-    first, second = plan(campaign, SITI, anchor=friday_night, occurrence="signup-1")
+    first, second = plan_touches(campaign, SITI, anchor=friday_night, occurrence="signup-1")
     assert ("onboarding/siti/0/signup-1", "onboarding/siti/1/signup-1") == (first.key, second.key)
     assert local("Asia/Jakarta", 2026, 3, 9, 9, 0) == first.due_at  # Monday morning
     assert local("Asia/Jakarta", 2026, 3, 10, 9, 0) == second.due_at  # Monday 22:00 -> Tuesday
@@ -288,12 +289,12 @@ def test_decide_defers_outside_the_window_and_names_reasons() -> None:
     """At send time the window is checked again (the customer may have moved zones)."""
     campaign = csat_after_resolution()
     now = local("Asia/Jakarta", 2026, 3, 3, 10, 0)
-    [t] = plan(campaign, SITI, anchor=now - 2 * H, occurrence="e")
+    [t] = plan_touches(campaign, SITI, anchor=now - 2 * H, occurrence="e")
     moved = attrs.evolve(SITI, timezone="America/New_York")  # 22:00 there
-    decision = decide(campaign, t, moved, now=now)
+    decision = decide_touch(campaign, t, moved, now=now)
     assert isinstance(decision, Defer)
     assert "window" in decision.reason
-    assert Suppress("unknown customer") == decide(campaign, t, None, now=now)
+    assert Suppress("unknown customer") == decide_touch(campaign, t, None, now=now)
 
 
 def test_reentry_rules(jobs: JobStore) -> None:
@@ -370,7 +371,7 @@ def test_campaign_names_must_be_unique() -> None:
     with pytest.raises(InvalidValue, match="unique names"):
         CampaignScheduler(
             [csat_after_resolution(), csat_after_resolution()],
-            MemoryJobStore(),
+            InMemoryJobStore(),
             RecordingSender(),
             InMemoryDirectory(),
         )

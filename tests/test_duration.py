@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from carekit import InvalidValue, format_duration, parse_duration
+from carekit import format_duration, parse_duration
+from carekit.exceptions import InvalidValue
 
 
 @pytest.mark.parametrize(

@@ -10,15 +10,12 @@ from carekit import (
     AtBreach,
     Before,
     Channel,
-    ConcurrentUpdate,
     Customer,
     Desk,
     EscalationLevel,
     EscalationPolicy,
     Idle,
     InformCustomer,
-    InvalidTransition,
-    InvalidValue,
     Metric,
     Notify,
     Priority,
@@ -28,11 +25,12 @@ from carekit import (
     SlaPolicy,
     Status,
     Ticket,
-    TicketNotFound,
-    fired_keys,
 )
+from carekit._escalation import fired_keys
+from carekit.exceptions import ConcurrentUpdate, InvalidTransition, InvalidValue, TicketNotFound
+from carekit.stores.memory import InMemoryTicketStore
 from carekit.stores.sqlite import SqliteTicketStore
-from carekit.testing import InMemoryDirectory, InMemoryTicketStore, ManualClock, RecordingHandler
+from carekit.testing import InMemoryDirectory, ManualClock, RecordingHandler
 
 FR, NR, PU, RES = Metric
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from carekit import InvalidValue
+from carekit.exceptions import InvalidValue
 from carekit.i18n import (
     TEMPLATES,
     CatalogRenderer,

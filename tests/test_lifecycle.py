@@ -8,16 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carekit import (
-    Channel,
-    InvalidTransition,
-    Lifecycle,
-    LifecycleDefinitionError,
-    Priority,
-    Status,
-    Ticket,
-    TransitionSpec,
-)
+from carekit import Channel, Lifecycle, Priority, Status, Ticket, TransitionSpec
+from carekit.exceptions import InvalidTransition, LifecycleDefinitionError
 
 S = Status
 OPENISH = {S.NEW, S.OPEN, S.PENDING, S.ON_HOLD}

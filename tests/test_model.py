@@ -5,19 +5,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pendulum
 import pytest
 
-from carekit import (
-    CarekitError,
-    Channel,
-    Customer,
-    InvalidValue,
-    NaiveDatetimeError,
-    Priority,
-    Status,
-    Ticket,
-    TicketEvent,
-    UnknownTimezoneError,
-)
-from carekit.model import as_status
+from carekit import CarekitError, Channel, Customer, Priority, Status, Ticket, TicketEvent
+from carekit._model import as_status
+from carekit.exceptions import InvalidValue, NaiveDatetimeError, UnknownTimezoneError
 
 
 def test_priorities_are_ordered() -> None:

@@ -5,17 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from carekit import (
-    Channel,
-    Customer,
-    Metric,
-    PolicyError,
-    PolicyFileError,
-    Priority,
-    Ticket,
-    load_policies,
-    loads_policies,
-)
+from carekit import Channel, Customer, Metric, Priority, Ticket, load_policies, loads_policies
+from carekit.exceptions import PolicyError, PolicyFileError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "policies.toml"
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 08:00 in Jakarta

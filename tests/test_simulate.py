@@ -8,8 +8,9 @@ from pathlib import Path
 import attrs
 import pytest
 
-from carekit import InvalidValue, Status
-from carekit.cli import main
+from carekit import Status
+from carekit._cli import main
+from carekit.exceptions import InvalidValue
 from carekit.simulate import (
     DeskModel,
     Shift,

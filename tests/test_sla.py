@@ -15,8 +15,6 @@ from carekit import (
     Customer,
     Lifecycle,
     Metric,
-    NaiveDatetimeError,
-    PolicyError,
     PolicyRule,
     PolicySelector,
     Priority,
@@ -25,6 +23,7 @@ from carekit import (
     Target,
     Ticket,
 )
+from carekit.exceptions import NaiveDatetimeError, PolicyError
 
 FR, NR, PU, RES = Metric
 H = timedelta(hours=1)

@@ -11,14 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carekit import SlaPolicy
-from carekit.staffing import (
-    ServiceLevel,
-    StaffingError,
-    agents_for,
-    erlang_a,
-    erlang_c,
-    plan_intervals,
-)
+from carekit.exceptions import StaffingError
+from carekit.staffing import ServiceLevel, agents_for, erlang_a, erlang_c, plan_intervals
 
 S = timedelta(seconds=1)
 HALF_HOUR = 1800.0

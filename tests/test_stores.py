@@ -9,18 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from carekit import (
-    ConcurrentUpdate,
-    InvalidValue,
-    Lifecycle,
-    Priority,
-    Ticket,
-    TicketNotFound,
-    TicketStore,
-)
+from carekit import Lifecycle, Priority, Ticket
+from carekit.exceptions import ConcurrentUpdate, InvalidValue, SchemaError, TicketNotFound
 from carekit.i18n import Money
-from carekit.stores.sqlite import SchemaError, SqliteTicketStore
-from carekit.testing import InMemoryTicketStore
+from carekit.protocols import TicketStore
+from carekit.stores.memory import InMemoryTicketStore
+from carekit.stores.sqlite import SqliteTicketStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 L = Lifecycle()

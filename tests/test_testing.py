@@ -4,10 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from carekit import (
-    Clock,
-    SystemClock,
-)
+from carekit import SystemClock
+from carekit.protocols import Clock
 from carekit.testing import ManualClock
 
 

@@ -1,21 +1,28 @@
 """carekit: customer care workflows for helpdesks, CRMs and call-centre tools.
 
-The public names are listed here; everything else is private.
+The names a host needs, on one screen. The rest lives in clearly named
+subpackages: :mod:`carekit.campaigns`, :mod:`carekit.kpis`,
+:mod:`carekit.staffing`, :mod:`carekit.i18n`, :mod:`carekit.stores`,
+:mod:`carekit.simulate`, :mod:`carekit.testing`, with every interface a host
+implements in :mod:`carekit.protocols` and every error in
+:mod:`carekit.exceptions`. Modules whose names start with an underscore are
+private.
 """
 
-from carekit.calendar import BusinessCalendar
-from carekit.clock import SystemClock
-from carekit.country_holidays import country_holidays
-from carekit.desk import Desk
-from carekit.duration import format_duration, parse_duration
-from carekit.escalation import (
+from carekit._calendar import BusinessCalendar
+from carekit._clock import SystemClock
+from carekit._country_holidays import country_holidays
+from carekit._desk import Desk
+from carekit._duration import format_duration, parse_duration
+from carekit._escalation import (
     Action,
     AfterBreach,
     AtBreach,
     Before,
-    Decision,
+    Escalation,
     EscalationLevel,
     EscalationPolicy,
+    EscalationTrigger,
     Firing,
     Idle,
     InformCustomer,
@@ -23,39 +30,24 @@ from carekit.escalation import (
     RaisePriority,
     Reassign,
     Reopened,
-    Trigger,
-    fired_keys,
 )
-from carekit.exceptions import (
-    CalendarError,
-    CarekitError,
-    ConcurrentUpdate,
-    InvalidTransition,
-    InvalidValue,
-    LifecycleDefinitionError,
-    MissingExtra,
-    NaiveDatetimeError,
-    PolicyError,
-    TicketNotFound,
-    UnknownTimezoneError,
-)
-from carekit.lifecycle import Lifecycle, TransitionSpec
-from carekit.model import Channel, Customer, Priority, Status, Ticket, TicketEvent
-from carekit.policy_file import PolicyFileError, PolicySet, load_policies, loads_policies
-from carekit.protocols import Clock, CustomerDirectory, EscalationHandler, TicketStore
-from carekit.selector import PolicyRule, PolicySelector, Selection
-from carekit.sla import DEFAULT_PAUSE_ON, SlaPolicy, Target, TargetKey
-from carekit.sla_report import ClockState, Metric, Pause, SlaClock, SlaReport
+from carekit._lifecycle import Lifecycle, TransitionSpec
+from carekit._model import Channel, Customer, Priority, Status, Ticket, TicketEvent
+from carekit._policy_file import PolicySet, load_policies, loads_policies
+from carekit._selector import PolicyRule, PolicySelector
+from carekit._sla import SlaPolicy, Target, TargetKey
+from carekit._sla_report import ClockState, Metric, SlaClock, SlaReport
+from carekit.exceptions import CarekitError
 
 __all__ = [
-    # domain
+    # values
     "Channel",
     "Customer",
     "Priority",
     "Status",
     "Ticket",
     "TicketEvent",
-    # lifecycle
+    # the lifecycle
     "Lifecycle",
     "TransitionSpec",
     # calendars and durations
@@ -63,11 +55,9 @@ __all__ = [
     "country_holidays",
     "format_duration",
     "parse_duration",
-    # SLA
-    "DEFAULT_PAUSE_ON",
+    # SLA policies and reports
     "ClockState",
     "Metric",
-    "Pause",
     "SlaClock",
     "SlaPolicy",
     "SlaReport",
@@ -75,47 +65,30 @@ __all__ = [
     "TargetKey",
     "PolicyRule",
     "PolicySelector",
-    "Selection",
     "PolicySet",
     "load_policies",
     "loads_policies",
     # escalation
-    "Action",
-    "AfterBreach",
-    "AtBreach",
-    "Before",
-    "Decision",
-    "EscalationLevel",
     "EscalationPolicy",
+    "EscalationLevel",
+    "EscalationTrigger",
     "Firing",
+    "Before",
+    "AtBreach",
+    "AfterBreach",
     "Idle",
-    "InformCustomer",
-    "Notify",
-    "RaisePriority",
-    "Reassign",
     "Reopened",
-    "Trigger",
-    "fired_keys",
-    # the shell, protocols and the default clock
+    "Action",
+    "Notify",
+    "Reassign",
+    "RaisePriority",
+    "InformCustomer",
+    "Escalation",
+    # the shell
     "Desk",
-    "Clock",
-    "CustomerDirectory",
-    "EscalationHandler",
     "SystemClock",
-    "TicketStore",
-    # errors
-    "CalendarError",
+    # the root of every error (the rest: carekit.exceptions)
     "CarekitError",
-    "ConcurrentUpdate",
-    "InvalidTransition",
-    "InvalidValue",
-    "LifecycleDefinitionError",
-    "MissingExtra",
-    "NaiveDatetimeError",
-    "PolicyError",
-    "PolicyFileError",
-    "TicketNotFound",
-    "UnknownTimezoneError",
 ]
 
 __version__ = "0.1.0.dev0"

@@ -1,7 +1,7 @@
-"""``python -m carekit``: the command line (see :mod:`carekit.cli`)."""
+"""``python -m carekit``: the command line (see :mod:`carekit._cli`)."""
 
 import sys
 
-from carekit.cli import main
+from carekit._cli import main
 
 sys.exit(main())

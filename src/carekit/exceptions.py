@@ -7,7 +7,7 @@ and carries the offending data as attributes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 __all__ = [
@@ -20,6 +20,9 @@ __all__ = [
     "MissingExtra",
     "NaiveDatetimeError",
     "PolicyError",
+    "PolicyFileError",
+    "SchemaError",
+    "StaffingError",
     "TicketNotFound",
     "UnknownTimezoneError",
 ]
@@ -198,3 +201,51 @@ class LifecycleDefinitionError(CarekitError, TypeError):
         self.lifecycle = lifecycle
         self.name = name
         super().__init__(f"{lifecycle}: {name!r} {problem}")
+
+
+class PolicyFileError(PolicyError):
+    """A policy file has one or more errors; ``errors`` lists each with its key path.
+
+    Attributes:
+        errors: every :class:`~carekit.PolicyError` found, in file order.
+    """
+
+    def __init__(self, errors: Iterable[PolicyError]) -> None:
+        self.errors = tuple(errors)
+        first = self.errors[0]
+        super().__init__(first.path, first.value, first.problem)
+        self.args = ("\n".join(str(e) for e in self.errors),)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class StaffingError(CarekitError, ValueError):
+    """Inputs for which no staffing answer exists (no handle time, an impossible target).
+
+    Attributes:
+        field: the input at fault.
+        value: its value.
+    """
+
+    def __init__(self, field: str, value: object, problem: str) -> None:
+        self.field = field
+        self.value = value
+        super().__init__(f"{field}={value!r}: {problem}")
+
+
+class SchemaError(CarekitError, RuntimeError):
+    """The database file was written by an incompatible version of carekit.
+
+    Attributes:
+        found: the schema version in the file.
+        supported: the version this carekit writes.
+    """
+
+    def __init__(self, path: str, found: int, supported: int) -> None:
+        self.found = found
+        self.supported = supported
+        super().__init__(
+            f"{path}: schema version {found}, but this carekit supports up to {supported}: "
+            "upgrade carekit to open it"
+        )

@@ -4,7 +4,7 @@ Built-in templates are English source strings translated through gettext
 catalogs shipped as ``.po`` files (``carekit/locale/<lang>/LC_MESSAGES/
 carekit.po``: English and Indonesian). They are compiled in memory the first
 time a language is used, so there is no build step. Hosts add or replace
-templates through the :class:`~carekit.i18n.TemplateRenderer` protocol, or by
+templates through the :class:`~carekit.protocols.TemplateRenderer` protocol, or by
 giving :class:`CatalogRenderer` their own templates and catalog folder.
 
 Locale fallback: the customer's locale, its language, the desk's default,
@@ -20,7 +20,7 @@ from decimal import Decimal
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import attrs
 from babel import Locale, UnknownLocaleError
@@ -40,14 +40,13 @@ __all__ = [
     "Message",
     "Money",
     "Template",
-    "TemplateRenderer",
     "format_datetime",
     "format_duration_locale",
     "format_money",
 ]
 
-LOCALE_DIR = Path(__file__).parent / "locale"
-DOMAIN = "carekit"
+_LOCALE_DIR = Path(__file__).parent / "locale"
+_DOMAIN = "carekit"
 
 
 @attrs.frozen
@@ -180,17 +179,6 @@ class Message:
     body: str
 
 
-@runtime_checkable
-class TemplateRenderer(Protocol):
-    """Turns a template name, a locale and fields into a :class:`Message`."""
-
-    def render(
-        self, template: str, *, locale: str, timezone: str, fields: Mapping[str, Any]
-    ) -> Message:
-        """Render ``template`` for a reader in ``locale`` and ``timezone``."""
-        ...
-
-
 class _SafeFields(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
@@ -225,7 +213,7 @@ class CatalogRenderer:
     ) -> None:
         self.default_locale = default_locale
         self.templates = dict(TEMPLATES if templates is None else templates)
-        self.folders = (*tuple(Path(c) for c in catalogs), LOCALE_DIR)
+        self.folders = (*tuple(Path(c) for c in catalogs), _LOCALE_DIR)
 
     def language_for(self, locale: str) -> str:
         """The first of the locale, its language, the default and English with a catalog."""
@@ -266,12 +254,12 @@ def _format(value: Any, locale: str, timezone: str) -> str:
 def _catalog(folders: tuple[Path, ...], language: str) -> Translations | None:
     """The language's catalog compiled in memory from its ``.po`` file, or ``None``."""
     for folder in folders:
-        po = folder / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+        po = folder / language / "LC_MESSAGES" / f"{_DOMAIN}.po"
         if po.is_file():
             with po.open("rb") as f:
-                catalog = read_po(f, locale=language, domain=DOMAIN)
+                catalog = read_po(f, locale=language, domain=_DOMAIN)
             buffer = BytesIO()
             write_mo(buffer, catalog)
             buffer.seek(0)
-            return Translations(fp=buffer, domain=DOMAIN)
+            return Translations(fp=buffer, domain=_DOMAIN)
     return None

@@ -7,15 +7,26 @@ needed. :mod:`carekit.testing` ships in-memory versions for tests and examples.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
-
-from carekit.model import Customer, Ticket
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from carekit.escalation import Decision
+    from collections.abc import Mapping
 
-__all__ = ["Clock", "CustomerDirectory", "EscalationHandler", "TicketStore"]
+    from carekit._escalation import Escalation
+    from carekit._model import Channel, Customer, Ticket
+    from carekit.campaigns._planning import SentTouch, Touch
+    from carekit.i18n import Message
+
+__all__ = [
+    "Clock",
+    "CustomerDirectory",
+    "EscalationHandler",
+    "JobStore",
+    "MessageSender",
+    "TemplateRenderer",
+    "TicketStore",
+]
 
 
 @runtime_checkable
@@ -75,11 +86,72 @@ class EscalationHandler(Protocol):
     """A callable-like object that carries out an escalation decision for the host.
 
     It gets the actions the desk cannot carry out itself (``Notify``,
-    ``InformCustomer``, your own). It must be idempotent on ``decision.key``:
+    ``InformCustomer``, your own). It must be idempotent on ``escalation.key``:
     after a crash the same decision can be handed over again. If it raises, the
     decision is not marked fired and is handed over again on the next tick.
     """
 
-    def handle(self, decision: Decision, ticket: Ticket) -> None:
-        """Carry out ``decision`` for ``ticket``."""
+    def handle(self, escalation: Escalation, ticket: Ticket) -> None:
+        """Carry out ``escalation`` for ``ticket``."""
+        ...
+
+
+@runtime_checkable
+class MessageSender(Protocol):
+    """Sends a rendered message to a customer on a channel.
+
+    It must de-duplicate on ``key``: delivery is at least once, so the same
+    touch may be handed over again after a crash, always with the same key.
+    """
+
+    def send(self, message: Message, *, customer: Customer, channel: Channel, key: str) -> None:
+        """Send ``message``; a second call with the same ``key`` must not send again."""
+        ...
+
+
+@runtime_checkable
+class JobStore(Protocol):
+    """Where planned touches wait until they are due.
+
+    ``enqueue`` is idempotent on the touch's key; ``claim`` hands due jobs to
+    one worker for ``lease``; ``complete`` and ``release`` end a claim.
+    """
+
+    def enqueue(self, touch: Touch, *, enrolled_at: datetime) -> bool:
+        """Add ``touch``; ``False`` (and nothing changed) if its key exists."""
+        ...
+
+    def cancel(self, *, key: str | None = None, prefix: str | None = None) -> int:
+        """Cancel pending jobs by key or key prefix; return how many."""
+        ...
+
+    def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Touch]:
+        """Lease up to ``limit`` due jobs, earliest first."""
+        ...
+
+    def complete(self, key: str, *, outcome: str, at: datetime) -> None:
+        """End a job (``outcome`` is ``"sent"`` or why it was suppressed)."""
+        ...
+
+    def release(self, key: str, *, until: datetime, reason: str) -> None:
+        """Give a claimed job back, due again at ``until``."""
+        ...
+
+    def sent_since(self, customer_id: str, since: datetime) -> list[SentTouch]:
+        """The customer's touches sent after ``since`` (for frequency caps)."""
+        ...
+
+    def last_enrolled(self, prefix: str) -> datetime | None:
+        """When a job with a key starting with ``prefix`` was last enqueued."""
+        ...
+
+
+@runtime_checkable
+class TemplateRenderer(Protocol):
+    """Turns a template name, a locale and fields into a :class:`Message`."""
+
+    def render(
+        self, template: str, *, locale: str, timezone: str, fields: Mapping[str, Any]
+    ) -> Message:
+        """Render ``template`` for a reader in ``locale`` and ``timezone``."""
         ...

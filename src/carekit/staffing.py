@@ -23,36 +23,21 @@ from datetime import timedelta
 
 import attrs
 
-from carekit.exceptions import CarekitError
-from carekit.model import Channel
-from carekit.sla import SlaPolicy, TargetKey
-from carekit.sla_report import Metric
+from carekit._model import Channel
+from carekit._sla import SlaPolicy, TargetKey
+from carekit._sla_report import Metric
+from carekit.exceptions import StaffingError
 
 __all__ = [
     "ErlangA",
     "ErlangC",
     "IntervalPlan",
     "ServiceLevel",
-    "StaffingError",
     "agents_for",
     "erlang_a",
     "erlang_c",
     "plan_intervals",
 ]
-
-
-class StaffingError(CarekitError, ValueError):
-    """Inputs for which no staffing answer exists (no handle time, an impossible target).
-
-    Attributes:
-        field: the input at fault.
-        value: its value.
-    """
-
-    def __init__(self, field: str, value: object, problem: str) -> None:
-        self.field = field
-        self.value = value
-        super().__init__(f"{field}={value!r}: {problem}")
 
 
 @attrs.frozen

@@ -1,27 +1,27 @@
-"""Fakes for tests and examples: a manual clock and an in-memory ticket store.
+"""Fakes for tests and examples: a manual clock, a customer directory, recording handlers.
+
+The in-memory stores are in :mod:`carekit.stores.memory`.
 
 These are public and supported: use them to test your own code built on carekit.
 """
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from carekit._model import Customer, Ticket
 from carekit._time import to_utc
-from carekit.exceptions import ConcurrentUpdate, InvalidValue, TicketNotFound
-from carekit.model import Customer, Ticket
+from carekit.exceptions import InvalidValue
 
 if TYPE_CHECKING:
-    from carekit.escalation import Decision
+    from carekit._escalation import Escalation
+    from carekit._model import Channel
     from carekit.i18n import Message
-    from carekit.model import Channel
 
 __all__ = [
     "InMemoryDirectory",
-    "InMemoryTicketStore",
     "ManualClock",
     "RecordingHandler",
     "RecordingSender",
@@ -57,77 +57,6 @@ class ManualClock:
         return self._now
 
 
-class InMemoryTicketStore:
-    """A :class:`~carekit.protocols.TicketStore` in a dict, with a heap as its due index.
-
-    ``due`` costs in proportion to what is due (plus a logarithm), not to what
-    is stored: entries superseded by a later save are skipped lazily.
-    """
-
-    def __init__(self) -> None:
-        self._tickets: dict[str, Ticket] = {}
-        self._due: dict[str, float] = {}
-        self._heap: list[tuple[float, str]] = []
-
-    def get(self, ticket_id: str) -> Ticket:
-        """Return the ticket or raise :class:`~carekit.TicketNotFound`."""
-        try:
-            return self._tickets[ticket_id]
-        except KeyError:
-            raise TicketNotFound(ticket_id) from None
-
-    def save(
-        self, ticket: Ticket, *, expected_version: int, due_at: datetime | None = None
-    ) -> None:
-        """Store ``ticket`` if the stored version is ``expected_version`` (0: new)."""
-        current = self._tickets.get(ticket.id)
-        actual = current.version if current is not None else 0
-        if actual != expected_version:
-            raise ConcurrentUpdate(ticket.id, expected_version, actual)
-        self._tickets[ticket.id] = ticket
-        if due_at is None:
-            self._due.pop(ticket.id, None)
-        else:
-            at = to_utc(due_at, "due_at").timestamp()
-            if self._due.get(ticket.id) != at:
-                self._due[ticket.id] = at
-                heapq.heappush(self._heap, (at, ticket.id))
-        if len(self._heap) > 2 * len(self._due) + 64:
-            self._heap = [(at, tid) for tid, at in self._due.items()]
-            heapq.heapify(self._heap)
-
-    def load(self, tickets: Iterable[tuple[Ticket, datetime | None]]) -> None:
-        """Bulk-insert new tickets with their due instants (for set-ups and benchmarks)."""
-        for ticket, due_at in tickets:
-            self._tickets[ticket.id] = ticket
-            if due_at is not None:
-                self._due[ticket.id] = due_at.timestamp()
-        self._heap = [(at, tid) for tid, at in self._due.items()]
-        heapq.heapify(self._heap)
-
-    def due(self, now: datetime, limit: int | None = None) -> list[str]:
-        """Ids due at or before ``now``, earliest first; they stay due until saved again."""
-        cutoff = to_utc(now, "now").timestamp()
-        heap, current = self._heap, self._due
-        taken: list[tuple[float, str]] = []
-        ids: list[str] = []
-        while heap and heap[0][0] <= cutoff and (limit is None or len(ids) < limit):
-            at, tid = heapq.heappop(heap)
-            if current.get(tid) == at and (not ids or ids[-1] != tid):
-                ids.append(tid)
-                taken.append((at, tid))
-        for entry in taken:
-            heapq.heappush(heap, entry)
-        return ids
-
-    def __iter__(self) -> Iterator[Ticket]:
-        """Iterate over the stored tickets in the order they were first saved."""
-        return iter(list(self._tickets.values()))
-
-    def __len__(self) -> int:
-        return len(self._tickets)
-
-
 class InMemoryDirectory:
     """A :class:`~carekit.protocols.CustomerDirectory` over a dict."""
 
@@ -152,10 +81,10 @@ class RecordingHandler:
 
     def __init__(self, fail_times: int = 0) -> None:
         self.fail_times = fail_times
-        self.handled: list[Decision] = []
+        self.handled: list[Escalation] = []
         self.seen: set[str] = set()
 
-    def handle(self, decision: Decision, ticket: Ticket) -> None:
+    def handle(self, decision: Escalation, ticket: Ticket) -> None:
         """Record ``decision`` (once per key), or raise while failures are left."""
         if self.fail_times > 0:
             self.fail_times -= 1

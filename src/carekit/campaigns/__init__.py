@@ -1,6 +1,10 @@
-"""Proactive care campaigns: planning (pure), recipes, and the scheduler (the shell)."""
+"""Proactive care campaigns: planning (pure), recipes, and the scheduler (the shell).
 
-from carekit.campaigns.planning import (
+The job store and sender protocols are in :mod:`carekit.protocols`; the
+in-memory job store is :class:`carekit.stores.memory.InMemoryJobStore`.
+"""
+
+from carekit.campaigns._planning import (
     Campaign,
     Cap,
     CareEvent,
@@ -15,16 +19,10 @@ from carekit.campaigns.planning import (
     Step,
     Suppress,
     Touch,
-    decide,
-    plan,
+    decide_touch,
+    plan_touches,
 )
-from carekit.campaigns.scheduler import (
-    CampaignScheduler,
-    JobStore,
-    MemoryJobStore,
-    MessageSender,
-    RunReport,
-)
+from carekit.campaigns._scheduler import CampaignScheduler, RunReport
 
 __all__ = [
     "Campaign",
@@ -33,9 +31,6 @@ __all__ = [
     "CareEvent",
     "Defer",
     "Every",
-    "JobStore",
-    "MemoryJobStore",
-    "MessageSender",
     "OnDate",
     "OnEvent",
     "OnSegment",
@@ -46,6 +41,6 @@ __all__ = [
     "Step",
     "Suppress",
     "Touch",
-    "decide",
-    "plan",
+    "decide_touch",
+    "plan_touches",
 ]

@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from carekit.campaigns.planning import (
+from carekit._model import Customer
+from carekit.campaigns._planning import (
     Campaign,
     Cap,
     Every,
@@ -26,9 +27,9 @@ from carekit.campaigns.planning import (
     SendWindow,
     Step,
 )
-from carekit.model import Customer
 
 __all__ = [
+    "DAYTIME",
     "MARKETING_CAP",
     "all_recipes",
     "apology_after_breach",

@@ -3,10 +3,10 @@
 See :func:`simulate`, :func:`replay_csv` and :func:`compare`.
 """
 
-from carekit.simulate.engine import SimulationResult, default_escalation, simulate
-from carekit.simulate.model import CustomerMix, DeskModel, Shift, shop_desk
-from carekit.simulate.replay import compare, replay_csv
-from carekit.simulate.report import Comparison, compare_table, kpis, render_html, render_text
+from carekit.simulate._engine import SimulationResult, default_escalation, simulate
+from carekit.simulate._model import CustomerMix, DeskModel, Shift, shop_desk
+from carekit.simulate._replay import compare, replay_csv
+from carekit.simulate._report import Comparison, compare_table, kpis, render_html, render_text
 
 __all__ = [
     "Comparison",

@@ -1,1 +1,3 @@
-"""Durable stores (standard library only). See :mod:`carekit.stores.sqlite`."""
+"""Stores: :mod:`carekit.stores.memory` and :mod:`carekit.stores.sqlite` (durable, embedded)."""
+
+__all__: list[str] = []

@@ -15,14 +15,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 
+from carekit._lifecycle import Lifecycle
+from carekit._model import Channel, Ticket, as_status, new_event
 from carekit._time import to_utc
-from carekit.campaigns.planning import SentTouch, Touch
-from carekit.exceptions import CarekitError, ConcurrentUpdate, TicketNotFound
-from carekit.lifecycle import Lifecycle
-from carekit.model import Channel, Ticket, as_status, new_event
-from carekit.stores.codec import dumps, loads
+from carekit.campaigns._planning import SentTouch, Touch
+from carekit.exceptions import ConcurrentUpdate, SchemaError, TicketNotFound
+from carekit.stores._codec import dumps, loads
 
-__all__ = ["SCHEMA_VERSION", "SchemaError", "SqliteJobStore", "SqliteTicketStore", "open_database"]
+__all__ = ["SCHEMA_VERSION", "SqliteJobStore", "SqliteTicketStore", "open_database"]
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -70,24 +70,7 @@ CREATE TABLE IF NOT EXISTS ticket_events (
 """
 
 
-class SchemaError(CarekitError, RuntimeError):
-    """The database file was written by an incompatible version of carekit.
-
-    Attributes:
-        found: the schema version in the file.
-        supported: the version this carekit writes.
-    """
-
-    def __init__(self, path: str, found: int, supported: int) -> None:
-        self.found = found
-        self.supported = supported
-        super().__init__(
-            f"{path}: schema version {found}, but this carekit supports up to {supported}: "
-            "upgrade carekit to open it"
-        )
-
-
-def connect(path: str | Path) -> sqlite3.Connection:
+def _connect(path: str | Path) -> sqlite3.Connection:
     """Open ``path`` in autocommit mode with WAL and a busy timeout."""
     db = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)
     db.execute("PRAGMA journal_mode=WAL")
@@ -97,7 +80,7 @@ def connect(path: str | Path) -> sqlite3.Connection:
 
 def open_database(path: str | Path) -> sqlite3.Connection:
     """Connect, create the tables when missing, and check the schema version."""
-    db = connect(path)
+    db = _connect(path)
     db.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")  # idempotent
     db.execute("BEGIN IMMEDIATE")
     try:

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from carekit import BusinessCalendar, InvalidValue, Lifecycle, SlaPolicy, Ticket
+from carekit import BusinessCalendar, Lifecycle, SlaPolicy, Ticket
 from carekit.campaigns import CareEvent
-from carekit.metrics import (
+from carekit.exceptions import InvalidValue
+from carekit.kpis import (
     CsatScale,
     FcrRule,
     ServiceLevelFormula,

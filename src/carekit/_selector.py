@@ -6,8 +6,8 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
-from carekit.model import Customer, Ticket
-from carekit.sla import SlaPolicy
+from carekit._model import Customer, Ticket
+from carekit._sla import SlaPolicy
 
 __all__ = ["PolicyRule", "PolicySelector", "Selection"]
 

@@ -6,9 +6,9 @@ A :class:`Campaign` is a trigger (what enrols a customer), steps (what to
 send and how long after the anchor), a send window in the customer's time
 zone, an optional frequency cap, exit rules and a re-entry rule.
 
-:func:`plan` turns one enrolment into :class:`Touch` values, each with a UTC
+:func:`plan_touches` turns one enrolment into :class:`Touch` values, each with a UTC
 instant and a stable key ``campaign/customer/step/occurrence``, moved into
-the send window. :func:`decide` re-checks a touch at send time against the
+the send window. :func:`decide_touch` re-checks a touch at send time against the
 customer (consent, preferred channel), the window and the cap, and returns
 :class:`Send`, :class:`Defer` or :class:`Suppress` with the reason. Both are
 pure: the shell (:class:`~carekit.campaigns.CampaignScheduler`) does the I/O.
@@ -27,10 +27,10 @@ from typing import Any, Literal
 
 import attrs
 
+from carekit._duration import format_duration
+from carekit._model import Channel, Customer, as_channel
 from carekit._time import local_to_utc, to_utc, zone
-from carekit.duration import format_duration
 from carekit.exceptions import InvalidValue
-from carekit.model import Channel, Customer, as_channel
 
 __all__ = [
     "Campaign",
@@ -47,8 +47,8 @@ __all__ = [
     "Step",
     "Suppress",
     "Touch",
-    "decide",
-    "plan",
+    "decide_touch",
+    "plan_touches",
 ]
 
 
@@ -173,7 +173,7 @@ class OnSegment:
     predicate: Callable[[Customer], bool] = attrs.field(eq=False)
 
 
-Trigger = OnEvent | OnDate | Every | OnSegment
+Enrolment = OnEvent | OnDate | Every | OnSegment
 
 # -- steps, windows, caps ---------------------------------------------------------------
 
@@ -261,7 +261,7 @@ class Campaign:
     """
 
     name: str
-    trigger: Trigger = attrs.field(eq=False)
+    trigger: Enrolment = attrs.field(eq=False)
     steps: tuple[Step, ...] = attrs.field(converter=_steps)
     exit_on: frozenset[str] = attrs.field(default=frozenset(), converter=_strings)
     window: SendWindow = SendWindow()
@@ -351,10 +351,10 @@ class Suppress:
     reason: str
 
 
-Decision = Send | Defer | Suppress
+TouchDecision = Send | Defer | Suppress
 
 
-def plan(
+def plan_touches(
     campaign: Campaign,
     customer: Customer,
     *,
@@ -398,7 +398,7 @@ _FALLBACK = (
 )
 
 
-def decide(  # noqa: PLR0911 - one return per outcome, in the order they are checked
+def decide_touch(  # noqa: PLR0911 - one return per outcome, in the order they are checked
     campaign: Campaign,
     touch: Touch,
     customer: Customer | None,
@@ -407,7 +407,7 @@ def decide(  # noqa: PLR0911 - one return per outcome, in the order they are che
     sent: Sequence[SentTouch] = (),
     caps: Iterable[Cap] = (),
     default_timezone: str = "UTC",
-) -> Decision:
+) -> TouchDecision:
     """Send, defer or suppress ``touch`` at ``now``; pure.
 
     ``sent`` is the customer's recent sends (all campaigns); ``caps`` the caps

@@ -2,8 +2,8 @@
 
 ``CampaignScheduler.handle(event)`` enrols customers and cancels what exit
 rules stop; ``run_due()`` claims due jobs with a lease, re-decides each one
-(:func:`~carekit.campaigns.decide`), renders it in the customer's language and
-sends it through the host's :class:`MessageSender` with the touch's key as
+(:func:`~carekit.campaigns.decide_touch`), renders it in the customer's language and
+sends it through the host's :class:`~carekit.protocols.MessageSender` with the touch's key as
 the idempotency key, then completes it.
 
 Delivery is at least once, effects are idempotent: a worker that dies between
@@ -14,15 +14,15 @@ de-duplicates. Two workers never hold one job within a lease.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
 
 import attrs
 
+from carekit._clock import SystemClock
+from carekit._model import Customer
 from carekit._time import to_utc
-from carekit.campaigns.planning import (
+from carekit.campaigns._planning import (
     Campaign,
     Cap,
     CareEvent,
@@ -32,161 +32,15 @@ from carekit.campaigns.planning import (
     OnEvent,
     OnSegment,
     Send,
-    SentTouch,
     Touch,
-    decide,
-    plan,
+    decide_touch,
+    plan_touches,
 )
-from carekit.clock import SystemClock
 from carekit.exceptions import InvalidValue
-from carekit.i18n import CatalogRenderer, Message, TemplateRenderer
-from carekit.model import Channel, Customer
-from carekit.protocols import Clock, CustomerDirectory
+from carekit.i18n import CatalogRenderer
+from carekit.protocols import Clock, CustomerDirectory, JobStore, MessageSender, TemplateRenderer
 
-__all__ = ["CampaignScheduler", "JobStore", "MemoryJobStore", "MessageSender", "RunReport"]
-
-
-@runtime_checkable
-class MessageSender(Protocol):
-    """Sends a rendered message to a customer on a channel.
-
-    It must de-duplicate on ``key``: delivery is at least once, so the same
-    touch may be handed over again after a crash, always with the same key.
-    """
-
-    def send(self, message: Message, *, customer: Customer, channel: Channel, key: str) -> None:
-        """Send ``message``; a second call with the same ``key`` must not send again."""
-        ...
-
-
-@runtime_checkable
-class JobStore(Protocol):
-    """Where planned touches wait until they are due.
-
-    ``enqueue`` is idempotent on the touch's key; ``claim`` hands due jobs to
-    one worker for ``lease``; ``complete`` and ``release`` end a claim.
-    """
-
-    def enqueue(self, touch: Touch, *, enrolled_at: datetime) -> bool:
-        """Add ``touch``; ``False`` (and nothing changed) if its key exists."""
-        ...
-
-    def cancel(self, *, key: str | None = None, prefix: str | None = None) -> int:
-        """Cancel pending jobs by key or key prefix; return how many."""
-        ...
-
-    def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Touch]:
-        """Lease up to ``limit`` due jobs, earliest first."""
-        ...
-
-    def complete(self, key: str, *, outcome: str, at: datetime) -> None:
-        """End a job (``outcome`` is ``"sent"`` or why it was suppressed)."""
-        ...
-
-    def release(self, key: str, *, until: datetime, reason: str) -> None:
-        """Give a claimed job back, due again at ``until``."""
-        ...
-
-    def sent_since(self, customer_id: str, since: datetime) -> list[SentTouch]:
-        """The customer's touches sent after ``since`` (for frequency caps)."""
-        ...
-
-    def last_enrolled(self, prefix: str) -> datetime | None:
-        """When a job with a key starting with ``prefix`` was last enqueued."""
-        ...
-
-
-@attrs.define
-class _Job:
-    touch: Touch
-    enrolled_at: datetime
-    state: str = "pending"  # pending, done, cancelled
-    due: float = 0.0
-    lease_until: float | None = None
-    outcome: str | None = None
-    reason: str | None = None
-
-
-class MemoryJobStore:
-    """A :class:`JobStore` in memory: a dict and a heap of due instants."""
-
-    def __init__(self) -> None:
-        self._jobs: dict[str, _Job] = {}
-        self._heap: list[tuple[float, str]] = []
-        self._sent: dict[str, list[tuple[str, str | None, datetime]]] = {}
-        self._enrolled: dict[str, datetime] = {}
-
-    def enqueue(self, touch: Touch, *, enrolled_at: datetime) -> bool:
-        """Add ``touch`` unless its key exists."""
-        if touch.key in self._jobs:
-            return False
-        due = touch.due_at.timestamp()
-        self._jobs[touch.key] = _Job(touch, enrolled_at, due=due)
-        heapq.heappush(self._heap, (due, touch.key))
-        prefix = touch.key.rsplit("/", 2)[0]
-        self._enrolled[prefix] = max(self._enrolled.get(prefix, enrolled_at), enrolled_at)
-        return True
-
-    def cancel(self, *, key: str | None = None, prefix: str | None = None) -> int:
-        """Cancel pending jobs by key or prefix."""
-        keys = (
-            [key] if key is not None else [k for k in self._jobs if prefix and k.startswith(prefix)]
-        )
-        n = 0
-        for k in keys:
-            job = self._jobs.get(k)
-            if job is not None and job.state == "pending":
-                job.state = "cancelled"
-                n += 1
-        return n
-
-    def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Touch]:
-        """Lease due jobs; an expired lease makes a job claimable again."""
-        cutoff = now.timestamp()
-        until = cutoff + lease.total_seconds()
-        out: list[Touch] = []
-        heap, jobs = self._heap, self._jobs
-        while heap and heap[0][0] <= cutoff and len(out) < limit:
-            at, key = heapq.heappop(heap)
-            job = jobs[key]
-            current = job.lease_until if job.lease_until is not None else job.due
-            if job.state != "pending" or current != at:
-                continue  # superseded entry
-            job.lease_until = until
-            heapq.heappush(heap, (until, key))
-            out.append(job.touch)
-        return out
-
-    def complete(self, key: str, *, outcome: str, at: datetime) -> None:
-        """End the job; sent touches count for caps."""
-        job = self._jobs[key]
-        job.state, job.outcome, job.lease_until = "done", outcome, None
-        if outcome == "sent":
-            t = job.touch
-            self._sent.setdefault(t.customer_id, []).append((key, t.group, at))
-
-    def release(self, key: str, *, until: datetime, reason: str) -> None:
-        """Make the job due again at ``until``."""
-        job = self._jobs[key]
-        job.due, job.lease_until, job.reason = until.timestamp(), None, reason
-        heapq.heappush(self._heap, (job.due, key))
-
-    def sent_since(self, customer_id: str, since: datetime) -> list[SentTouch]:
-        """The customer's sends after ``since``."""
-        return [
-            SentTouch(key, customer_id, group, at)
-            for key, group, at in self._sent.get(customer_id, ())
-            if at > since
-        ]
-
-    def last_enrolled(self, prefix: str) -> datetime | None:
-        """The last enrolment with this ``campaign/customer`` prefix."""
-        return self._enrolled.get(prefix.rstrip("/"))
-
-    def state(self, key: str) -> tuple[str, str | None, str | None]:
-        """(state, outcome, last reason) of a job, for tests and dashboards."""
-        job = self._jobs[key]
-        return job.state, job.outcome, job.reason
+__all__ = ["CampaignScheduler", "RunReport"]
 
 
 @attrs.frozen
@@ -204,8 +58,8 @@ class CampaignScheduler:
 
     Args:
         campaigns: the campaigns (names unique).
-        jobs: the job store (:class:`MemoryJobStore`, ``SqliteJobStore``).
-        sender: the host's :class:`MessageSender`.
+        jobs: the job store (:class:`~carekit.stores.memory.InMemoryJobStore`, ``SqliteJobStore``).
+        sender: the host's :class:`~carekit.protocols.MessageSender`.
         directory: the host's customers.
         clock: the source of ``now`` (default: the system clock).
         renderer: the template renderer (default: :class:`~carekit.i18n.CatalogRenderer`).
@@ -275,7 +129,7 @@ class CampaignScheduler:
         prefix = f"{campaign.name}/{customer.id}/"
         if not campaign.may_enrol(self.jobs.last_enrolled(prefix), when):
             return []
-        touches = plan(
+        touches = plan_touches(
             campaign,
             customer,
             anchor=anchor,
@@ -362,7 +216,7 @@ class CampaignScheduler:
                 suppressed.append((touch.key, "unknown campaign"))
                 continue
             history = self.jobs.sent_since(touch.customer_id, when - self._longest_cap)
-            decision = decide(
+            decision = decide_touch(
                 campaign,
                 touch,
                 customer,

@@ -26,30 +26,31 @@ from typing import Any
 
 import attrs
 
-from carekit._time import zone
-from carekit.campaigns import CampaignScheduler, CareEvent, JobStore, MemoryJobStore
-from carekit.campaigns.planning import Campaign
-from carekit.campaigns.recipes import MARKETING_CAP, all_recipes
-from carekit.desk import Desk
-from carekit.escalation import (
+from carekit._desk import Desk
+from carekit._escalation import (
     AfterBreach,
     AtBreach,
     Before,
-    Decision,
+    Escalation,
     EscalationLevel,
     EscalationPolicy,
     Notify,
     RaisePriority,
 )
+from carekit._model import Channel, Customer, Ticket
+from carekit._selector import PolicySelector
+from carekit._sla import SlaPolicy
+from carekit._sla_report import Metric
+from carekit._time import zone
+from carekit.campaigns import CampaignScheduler, CareEvent
+from carekit.campaigns._planning import Campaign
+from carekit.campaigns.recipes import MARKETING_CAP, all_recipes
 from carekit.exceptions import InvalidValue
 from carekit.i18n import Message, Money
-from carekit.model import Channel, Customer, Ticket
-from carekit.protocols import TicketStore
-from carekit.selector import PolicySelector
-from carekit.simulate.model import DeskModel
-from carekit.sla import SlaPolicy
-from carekit.sla_report import Metric
-from carekit.testing import InMemoryDirectory, InMemoryTicketStore, ManualClock
+from carekit.protocols import JobStore, TicketStore
+from carekit.simulate._model import DeskModel
+from carekit.stores.memory import InMemoryJobStore, InMemoryTicketStore
+from carekit.testing import InMemoryDirectory, ManualClock
 
 __all__ = ["SimulationResult", "default_escalation", "simulate"]
 
@@ -105,11 +106,11 @@ class _Sender:
 
 
 class _Handler:
-    def __init__(self, on_breach: Callable[[Decision, Ticket], None]) -> None:
+    def __init__(self, on_breach: Callable[[Escalation, Ticket], None]) -> None:
         self.by_level: Counter[str] = Counter()
         self.on_breach = on_breach
 
-    def handle(self, decision: Decision, ticket: Ticket) -> None:
+    def handle(self, decision: Escalation, ticket: Ticket) -> None:
         self.by_level[decision.level] += 1
         if decision.level == "breach":
             self.on_breach(decision, ticket)
@@ -314,7 +315,7 @@ class _Run:  # one simulation run; all mutable state lives here
             )
         )
 
-    def _breached(self, decision: Decision, ticket: Ticket) -> None:
+    def _breached(self, decision: Escalation, ticket: Ticket) -> None:
         self.scheduler.handle(
             CareEvent(
                 "sla_breached",
@@ -462,7 +463,7 @@ def simulate(
         escalation=escalation or default_escalation(),
         campaigns=all_recipes() if campaigns is None else campaigns,
         store=store if store is not None else InMemoryTicketStore(),
-        jobs=jobs if jobs is not None else MemoryJobStore(),
+        jobs=jobs if jobs is not None else InMemoryJobStore(),
     )
     run.run(days, progress)
     return run.result(seed=seed, days=days, start=begin)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import attrs
 
-from carekit.duration import parse_duration
-from carekit.exceptions import CarekitError
-from carekit.policy_file import PolicyFileError, PolicySet, load_policies
-from carekit.sla import SlaPolicy
+from carekit._duration import parse_duration
+from carekit._policy_file import PolicySet, load_policies
+from carekit._sla import SlaPolicy
+from carekit.exceptions import CarekitError, PolicyFileError
 
 __all__ = ["main"]
 
@@ -185,7 +185,7 @@ def _staffing(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from carekit.country_holidays import country_holidays  # noqa: PLC0415 - per command
+    from carekit._country_holidays import country_holidays  # noqa: PLC0415 - per command
     from carekit.exceptions import MissingExtra  # noqa: PLC0415
     from carekit.simulate import (  # noqa: PLC0415
         compare,
@@ -196,8 +196,8 @@ def _simulate(args: argparse.Namespace) -> int:
         shop_desk,
         simulate,
     )
-    from carekit.simulate.engine import stderr_progress  # noqa: PLC0415
-    from carekit.simulate.model import Shift  # noqa: PLC0415
+    from carekit.simulate._engine import stderr_progress  # noqa: PLC0415
+    from carekit.simulate._model import Shift  # noqa: PLC0415
     from carekit.stores.sqlite import SqliteJobStore, SqliteTicketStore  # noqa: PLC0415
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="carekit-"))

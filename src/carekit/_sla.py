@@ -35,11 +35,11 @@ from typing import Any, ClassVar, Literal
 
 import attrs
 
+from carekit._calendar import BusinessCalendar
+from carekit._model import Channel, Priority, Status, Ticket, as_channel, as_priority, new_ticket
+from carekit._sla_report import Change, ClockState, Metric, SlaClock, SlaReport, new_clock
 from carekit._time import to_utc
-from carekit.calendar import BusinessCalendar
 from carekit.exceptions import PolicyError
-from carekit.model import Channel, Priority, Status, Ticket, as_channel, as_priority, new_ticket
-from carekit.sla_report import Change, ClockState, Metric, SlaClock, SlaReport, new_clock
 
 __all__ = ["DEFAULT_PAUSE_ON", "SlaPolicy", "Target", "TargetKey"]
 

@@ -22,27 +22,33 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from carekit._time import to_utc
-from carekit.clock import SystemClock
-from carekit.escalation import (
+from carekit._clock import SystemClock
+from carekit._escalation import (
     ESCALATED,
-    Decision,
+    Escalation,
     EscalationPolicy,
     RaisePriority,
     Reassign,
     fired_keys,
 )
-from carekit.i18n import CatalogRenderer, Message, TemplateRenderer
-from carekit.lifecycle import Lifecycle
-from carekit.model import Channel, Customer, Priority, Ticket
-from carekit.protocols import Clock, CustomerDirectory, EscalationHandler, TicketStore
-from carekit.selector import PolicySelector
-from carekit.sla import SlaPolicy
-from carekit.sla_report import Metric, SlaReport
+from carekit._lifecycle import Lifecycle
+from carekit._model import Channel, Customer, Priority, Ticket
+from carekit._selector import PolicySelector
+from carekit._sla import SlaPolicy
+from carekit._sla_report import Metric, SlaReport
+from carekit._time import to_utc
+from carekit.i18n import CatalogRenderer, Message
+from carekit.protocols import (
+    Clock,
+    CustomerDirectory,
+    EscalationHandler,
+    TemplateRenderer,
+    TicketStore,
+)
 
 __all__ = ["Desk"]
 
-log = logging.getLogger("carekit.desk")
+log = logging.getLogger("carekit._desk")
 _DESK_ACTOR = "carekit"
 
 
@@ -164,24 +170,24 @@ class Desk:
 
     # -- escalation ---------------------------------------------------------------
 
-    def tick(self, now: datetime | None = None, *, limit: int | None = None) -> list[Decision]:
+    def tick(self, now: datetime | None = None, *, limit: int | None = None) -> list[Escalation]:
         """Evaluate the tickets that are due, carry out their decisions, return those fired."""
         when = to_utc(now, "now") if now is not None else self._now()
-        fired: list[Decision] = []
+        fired: list[Escalation] = []
         if self.escalation is None:
             return fired
         for ticket_id in self.store.due(when, limit):
             fired.extend(self._escalate(self.store.get(ticket_id), when))
         return fired
 
-    def _escalate(self, ticket: Ticket, now: datetime) -> list[Decision]:
+    def _escalate(self, ticket: Ticket, now: datetime) -> list[Escalation]:
         assert self.escalation is not None
         customer = self._customer(ticket)
         policy = self._policy(ticket, customer)
         report = policy.evaluate(ticket, now=now)
         decisions = self.escalation.decide(ticket, report, now=now, customer=customer)
         updated = ticket
-        fired: list[Decision] = []
+        fired: list[Escalation] = []
         for decision in decisions:
             try:
                 updated = self._carry_out(decision, updated, now)
@@ -195,7 +201,7 @@ class Desk:
         self.store.save(updated, expected_version=ticket.version, due_at=due)
         return fired
 
-    def _carry_out(self, decision: Decision, ticket: Ticket, now: datetime) -> Ticket:
+    def _carry_out(self, decision: Escalation, ticket: Ticket, now: datetime) -> Ticket:
         own = [a for a in decision.actions if isinstance(a, RaisePriority | Reassign)]
         if len(own) < len(decision.actions) and self.handler is not None:
             self.handler.handle(decision, ticket)

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 
 import attrs
 
+from carekit._model import Channel
 from carekit.exceptions import InvalidValue
-from carekit.model import Channel
 
 __all__ = ["CustomerMix", "DeskModel", "Shift", "shop_desk"]
 

@@ -17,9 +17,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from carekit._model import Channel, Priority, Status
 from carekit.exceptions import InvalidValue
 from carekit.i18n import Money
-from carekit.model import Channel, Priority, Status
 
 __all__ = ["dumps", "loads"]
 

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from carekit._duration import format_duration
 from carekit._fast import slot_setters
-from carekit.duration import format_duration
 
 if TYPE_CHECKING:
-    from carekit.calendar import BusinessCalendar
-    from carekit.sla import Target
+    from carekit._calendar import BusinessCalendar
+    from carekit._sla import Target
 
 __all__ = ["Change", "ClockState", "Metric", "Pause", "SlaClock", "SlaReport"]
 

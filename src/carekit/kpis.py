@@ -20,14 +20,14 @@ from typing import Any
 import attrs
 from babel.numbers import format_decimal, format_percent
 
+from carekit._calendar import BusinessCalendar
+from carekit._model import Channel, Status, Ticket
+from carekit._sla import SlaPolicy
+from carekit._sla_report import ClockState, Metric
 from carekit._time import to_utc, zone
-from carekit.calendar import BusinessCalendar
-from carekit.campaigns.planning import CareEvent
+from carekit.campaigns._planning import CareEvent
 from carekit.exceptions import InvalidValue
 from carekit.i18n import format_duration_locale
-from carekit.model import Channel, Status, Ticket
-from carekit.sla import SlaPolicy
-from carekit.sla_report import ClockState, Metric
 
 __all__ = [
     "CsatScale",

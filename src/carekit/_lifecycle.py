@@ -36,9 +36,7 @@ from typing import Any, ClassVar, TypedDict
 import attrs
 from transitions import Machine
 
-from carekit._time import to_utc
-from carekit.exceptions import InvalidTransition, InvalidValue, LifecycleDefinitionError
-from carekit.model import (
+from carekit._model import (
     Status,
     Ticket,
     TicketEvent,
@@ -47,6 +45,8 @@ from carekit.model import (
     new_event,
     new_ticket,
 )
+from carekit._time import to_utc
+from carekit.exceptions import InvalidTransition, InvalidValue, LifecycleDefinitionError
 
 __all__ = ["Lifecycle", "TransitionSpec"]
 

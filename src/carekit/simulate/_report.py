@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 
 import attrs
 
+from carekit._duration import format_duration
+from carekit._model import Channel
+from carekit._sla import SlaPolicy
+from carekit._sla_report import Metric
 from carekit._time import zone
-from carekit.duration import format_duration
-from carekit.metrics import KpiReport, first_response_times, kpi_report
-from carekit.model import Channel
-from carekit.simulate.engine import SimulationResult
-from carekit.sla import SlaPolicy
-from carekit.sla_report import Metric
+from carekit.kpis import KpiReport, first_response_times, kpi_report
+from carekit.simulate._engine import SimulationResult
 
 __all__ = ["Comparison", "compare_table", "kpis", "render_html", "render_text", "sla_by_hour"]
 

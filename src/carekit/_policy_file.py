@@ -29,43 +29,26 @@ The file's shape (every table optional)::
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from carekit.calendar import BusinessCalendar
-from carekit.duration import parse_duration
-from carekit.exceptions import CarekitError, PolicyError
-from carekit.model import Channel, Customer, Priority, Ticket
-from carekit.selector import PolicyRule, PolicySelector
-from carekit.sla import SlaPolicy, Target, TargetKey
-from carekit.sla_report import Metric
+from carekit._calendar import BusinessCalendar
+from carekit._duration import parse_duration
+from carekit._model import Channel, Customer, Priority, Ticket
+from carekit._selector import PolicyRule, PolicySelector
+from carekit._sla import SlaPolicy, Target, TargetKey
+from carekit._sla_report import Metric
+from carekit.exceptions import CarekitError, PolicyError, PolicyFileError
 
-__all__ = ["PolicyFileError", "PolicySet", "load_policies", "loads_policies"]
+__all__ = ["PolicySet", "load_policies", "loads_policies"]
 
 _METRICS = {m.value: m for m in Metric}
 _CHANNELS = {c.value: c for c in Channel}
 _PRIORITIES = {p.name.lower(): p for p in Priority}
-
-
-class PolicyFileError(PolicyError):
-    """A policy file has one or more errors; ``errors`` lists each with its key path.
-
-    Attributes:
-        errors: every :class:`~carekit.PolicyError` found, in file order.
-    """
-
-    def __init__(self, errors: Iterable[PolicyError]) -> None:
-        self.errors = tuple(errors)
-        first = self.errors[0]
-        super().__init__(first.path, first.value, first.problem)
-        self.args = ("\n".join(str(e) for e in self.errors),)
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 @attrs.frozen
@@ -166,7 +149,7 @@ class _Reader:
         country = spec.get("country_holidays")
         if country is not None:
             try:
-                from carekit.country_holidays import country_holidays  # noqa: PLC0415
+                from carekit._country_holidays import country_holidays  # noqa: PLC0415
 
                 c = self.table(country, f"{path}.country_holidays")
                 holidays.extend(country_holidays(c["country"], c["years"], subdiv=c.get("subdiv")))

@@ -21,19 +21,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from carekit.campaigns import CareEvent, JobStore, MemoryJobStore
-from carekit.campaigns.planning import Campaign
+from carekit._escalation import EscalationPolicy
+from carekit._model import Customer
+from carekit._selector import PolicySelector
+from carekit._sla import SlaPolicy
+from carekit.campaigns import CareEvent
+from carekit.campaigns._planning import Campaign
 from carekit.campaigns.recipes import all_recipes
-from carekit.escalation import EscalationPolicy
 from carekit.exceptions import InvalidValue
-from carekit.model import Customer
-from carekit.protocols import TicketStore
-from carekit.selector import PolicySelector
-from carekit.simulate.engine import TICK, SimulationResult, _Run, default_escalation, simulate
-from carekit.simulate.model import DeskModel
-from carekit.simulate.report import Comparison
-from carekit.sla import SlaPolicy
-from carekit.testing import InMemoryTicketStore
+from carekit.protocols import JobStore, TicketStore
+from carekit.simulate._engine import TICK, SimulationResult, _Run, default_escalation, simulate
+from carekit.simulate._model import DeskModel
+from carekit.simulate._report import Comparison
+from carekit.stores.memory import InMemoryJobStore, InMemoryTicketStore
 
 __all__ = ["compare", "replay_csv"]
 
@@ -86,7 +86,7 @@ def replay_csv(
         escalation=escalation or default_escalation(),
         campaigns=all_recipes() if campaigns is None else campaigns,
         store=store if store is not None else InMemoryTicketStore(),
-        jobs=jobs if jobs is not None else MemoryJobStore(),
+        jobs=jobs if jobs is not None else InMemoryJobStore(),
     )
     next_tick = first.timestamp()
     for n, row in enumerate(rows, start=1):

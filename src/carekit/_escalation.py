@@ -7,7 +7,7 @@ Each level has a trigger (``when``) that, given a ticket and its SLA report,
 names the instant it fires and the *cycle* it belongs to; an optional
 condition on the ticket and customer; and actions for the host.
 
-``decide(ticket, report, now=..., fired=...)`` returns a :class:`Decision` for
+``decide(ticket, report, now=..., fired=...)`` returns a :class:`Escalation` for
 every level whose instant has come and whose key is not in ``fired``. A key is
 ``ticket/level/metric/cycle``, so a level fires at most once per SLA cycle: a
 priority change moves the instant but not the key; a new customer message or
@@ -24,17 +24,17 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from carekit.calendar import BusinessCalendar
+from carekit._calendar import BusinessCalendar
+from carekit._model import Customer, Priority, Status, Ticket
+from carekit._sla_report import ClockState, Metric, SlaReport
 from carekit.exceptions import InvalidValue
-from carekit.model import Customer, Priority, Status, Ticket
-from carekit.sla_report import ClockState, Metric, SlaReport
 
 __all__ = [
     "Action",
     "AfterBreach",
     "AtBreach",
     "Before",
-    "Decision",
+    "Escalation",
     "EscalationLevel",
     "EscalationPolicy",
     "Idle",
@@ -43,7 +43,7 @@ __all__ = [
     "RaisePriority",
     "Reassign",
     "Reopened",
-    "Trigger",
+    "EscalationTrigger",
     "fired_keys",
 ]
 
@@ -106,7 +106,7 @@ class Firing:
     cycle: int
 
 
-class Trigger:
+class EscalationTrigger:
     """When a level fires. Subclass and implement :meth:`firing` for your own."""
 
     def firing(self, ticket: Ticket, report: SlaReport) -> Firing | None:
@@ -122,7 +122,7 @@ def _live(report: SlaReport, metric: Metric) -> ClockState | None:
 
 
 @attrs.frozen
-class Before(Trigger):
+class Before(EscalationTrigger):
     """Fires before a metric's deadline: at ``fraction`` of the target, or ``lead`` before it.
 
     ``lead`` is working time in the target's calendar. Give one of the two.
@@ -151,7 +151,7 @@ class Before(Trigger):
 
 
 @attrs.frozen
-class AtBreach(Trigger):
+class AtBreach(EscalationTrigger):
     """Fires when the metric's live cycle breaches."""
 
     metric: Metric
@@ -165,7 +165,7 @@ class AtBreach(Trigger):
 
 
 @attrs.frozen
-class AfterBreach(Trigger):
+class AfterBreach(EscalationTrigger):
     """Fires ``delay`` of working time after the metric's live cycle breached."""
 
     metric: Metric
@@ -182,7 +182,7 @@ class AfterBreach(Trigger):
 
 
 @attrs.frozen
-class Idle(Trigger):
+class Idle(EscalationTrigger):
     """Fires when no agent has acted for ``duration`` of working time while the ticket is live.
 
     Agent activity is an event of one of ``kinds``; only statuses in
@@ -206,7 +206,7 @@ class Idle(Trigger):
 
 
 @attrs.frozen
-class Reopened(Trigger):
+class Reopened(EscalationTrigger):
     """Fires when the ticket is reopened for the ``times``-th time."""
 
     times: int = 2
@@ -246,7 +246,7 @@ class EscalationLevel:
     """
 
     name: str
-    when: Trigger = attrs.field(eq=False)
+    when: EscalationTrigger = attrs.field(eq=False)
     actions: tuple[Action, ...] = attrs.field(converter=_actions)
     condition: Condition | None = attrs.field(default=None, eq=False)
 
@@ -256,7 +256,7 @@ class EscalationLevel:
 
 
 @attrs.frozen
-class Decision:
+class Escalation:
     """A level that fired: what to do, for which ticket, under which idempotency key.
 
     Attributes:
@@ -338,10 +338,10 @@ class EscalationPolicy:
         now: datetime,
         fired: frozenset[str] | set[str] | None = None,
         customer: Customer | None = None,
-    ) -> tuple[Decision, ...]:
+    ) -> tuple[Escalation, ...]:
         """The decisions due at ``now`` that were not fired before, in level order."""
         return tuple(
-            Decision(
+            Escalation(
                 key, ticket.id, level.name, firing.metric, firing.cycle, firing.at, level.actions
             )
             for level, firing, key in self.pending(ticket, report, fired=fired, customer=customer)
