@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from carekit import Lifecycle, Status, Ticket, TransitionSpec
+from carekit import Lifecycle, Move, Role, Status, Ticket, TriggerSpec
 from carekit.exceptions import InvalidTransition
 
 WAITING_ON_VENDOR = "waiting_on_vendor"
@@ -27,26 +27,24 @@ class ShopLifecycle(Lifecycle):
         return (*super().states(), WAITING_ON_VENDOR)
 
     @classmethod
-    def transitions(cls) -> list[TransitionSpec]:
-        """The built-in edges, a guarded close, and the vendor wait's edges."""
-        edges = [e for e in super().transitions() if e["trigger"] != "close"]
+    def triggers(cls) -> list[TriggerSpec]:
+        """The built-in rows with a guarded close, and the vendor wait's rows and moves.
+
+        A row whose name is already declared adds its moves to that trigger and
+        keeps its role: ``resume`` stays a resume, ``resolve`` a resolution.
+        """
+        rows = [r for r in super().triggers() if r.name != "close"]
         return [
-            *edges,
-            {
-                "trigger": "close",
-                "source": Status.RESOLVED,
-                "dest": Status.CLOSED,
-                "unless": "refund_open",
-            },
-            {
-                "trigger": "wait_on_vendor",
-                "source": [Status.OPEN, Status.ON_HOLD],
-                "dest": WAITING_ON_VENDOR,
-            },
-            {"trigger": "vendor_reply", "source": WAITING_ON_VENDOR, "dest": Status.OPEN},
-            {"trigger": "resume", "source": WAITING_ON_VENDOR, "dest": Status.OPEN},
-            {"trigger": "customer_reply", "source": WAITING_ON_VENDOR, "dest": "="},
-            {"trigger": "resolve", "source": WAITING_ON_VENDOR, "dest": Status.RESOLVED},
+            *rows,
+            TriggerSpec(
+                "close", [Move(Status.RESOLVED, Status.CLOSED, unless="refund_open")], Role.CLOSE
+            ),
+            TriggerSpec("wait_on_vendor", [Move((Status.OPEN, Status.ON_HOLD), WAITING_ON_VENDOR)]),
+            # the vendor's answer is news the customer is waiting for: an agent reply
+            TriggerSpec("vendor_reply", [Move(WAITING_ON_VENDOR, Status.OPEN)], Role.AGENT_REPLY),
+            TriggerSpec("resume", [Move(WAITING_ON_VENDOR, Status.OPEN)]),
+            TriggerSpec("customer_reply", [Move(WAITING_ON_VENDOR)]),
+            TriggerSpec("resolve", [Move(WAITING_ON_VENDOR, Status.RESOLVED)]),
         ]
 
     def refund_open(self, ticket: Ticket, data: Mapping[str, Any]) -> bool:

@@ -21,11 +21,13 @@ from carekit import (
     EscalationPolicy,
     Lifecycle,
     Metric,
+    Move,
+    Role,
     SlaPolicy,
     Status,
     Target,
     Ticket,
-    TransitionSpec,
+    TriggerSpec,
 )
 from carekit.kpis import Figure
 from carekit.stores.memory import InMemoryTicketStore
@@ -60,13 +62,13 @@ class CourierLifecycle(Lifecycle):
         return (*super().states(), "waiting_on_courier")
 
     @classmethod
-    def transitions(cls) -> list[TransitionSpec]:
+    def triggers(cls) -> list[TriggerSpec]:
         """Enter from open, leave with resume (or resolve)."""
         return [
-            *super().transitions(),
-            {"trigger": "wait_on_courier", "source": Status.OPEN, "dest": "waiting_on_courier"},
-            {"trigger": "resume", "source": "waiting_on_courier", "dest": Status.OPEN},
-            {"trigger": "resolve", "source": "waiting_on_courier", "dest": Status.RESOLVED},
+            *super().triggers(),
+            TriggerSpec("wait_on_courier", [Move(Status.OPEN, "waiting_on_courier")], Role.HOLD),
+            TriggerSpec("resume", [Move("waiting_on_courier", Status.OPEN)]),
+            TriggerSpec("resolve", [Move("waiting_on_courier", Status.RESOLVED)]),
         ]
 
 
@@ -74,9 +76,10 @@ def replies_per_resolution(tickets: Iterable[Ticket]) -> Figure:
     """A custom KPI: the median number of agent replies before the first resolution."""
     counts = []
     for t in tickets:
-        kinds = [e.kind for e in t.events]
-        if "resolve" in kinds:
-            counts.append(kinds[: kinds.index("resolve")].count("agent_reply"))
+        roles = [e.roles for e in t.events]
+        first = next((i for i, r in enumerate(roles) if Role.RESOLUTION in r), None)
+        if first is not None:
+            counts.append(sum(Role.AGENT_REPLY in r for r in roles[:first]))
     value = statistics.median(counts) if counts else None
     formula = "median agent replies before the first resolve"
     return Figure("replies_per_resolution", value, formula, len(counts))

@@ -49,6 +49,15 @@ def test_lifecycle_page_shows_the_generated_diagram() -> None:
     assert f"```mermaid\n{Lifecycle.diagram()}```" in page
 
 
+def test_lifecycle_page_shows_the_generated_trigger_table() -> None:
+    """docs/lifecycle.md holds exactly the trigger table generated from the definition.
+
+    Regenerate with: python -c "from carekit import Lifecycle; print(Lifecycle.table_markdown())"
+    """
+    page = (ROOT / "docs" / "lifecycle.md").read_text(encoding="utf-8")
+    assert Lifecycle.table_markdown() in page
+
+
 @pytest.mark.parametrize("module", MODULES)
 def test_docstring_examples(module: str) -> None:
     """Every docstring example in the package runs and shows what it says."""

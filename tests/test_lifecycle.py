@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carekit import Channel, Lifecycle, Priority, Status, Ticket, TransitionSpec
+from carekit import Channel, Lifecycle, Move, Priority, Status, Ticket, TriggerSpec
 from carekit.exceptions import InvalidTransition, LifecycleDefinitionError
 
 S = Status
@@ -209,11 +209,8 @@ def test_a_graph_naming_a_missing_guard_is_a_definition_error() -> None:
 
     class Broken(Lifecycle):
         @classmethod
-        def transitions(cls) -> list[TransitionSpec]:
-            return [
-                *super().transitions(),
-                {"trigger": "x", "source": "open", "dest": "=", "conditions": "nope"},
-            ]
+        def triggers(cls) -> list[TriggerSpec]:
+            return [*super().triggers(), TriggerSpec("x", [Move("open", conditions="nope")])]
 
     with pytest.raises(LifecycleDefinitionError, match="'nope' is not a guard method") as info:
         Broken.graph()

@@ -14,7 +14,7 @@ from carekit.exceptions import ConcurrentUpdate, InvalidValue, SchemaError, Tick
 from carekit.i18n import Money
 from carekit.protocols import TicketStore
 from carekit.stores.memory import InMemoryTicketStore
-from carekit.stores.sqlite import SqliteTicketStore
+from carekit.stores.sqlite import SCHEMA_VERSION, SqliteTicketStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 L = Lifecycle()
@@ -149,7 +149,7 @@ def test_sqlite_refuses_a_newer_schema(tmp_path: Path) -> None:
     store.close()
     with pytest.raises(SchemaError, match="schema version 99") as info:
         SqliteTicketStore(path)
-    assert (99, 1) == (info.value.found, info.value.supported)
+    assert (99, SCHEMA_VERSION) == (info.value.found, info.value.supported)
 
 
 def test_sqlite_uses_wal(tmp_path: Path) -> None:

@@ -31,8 +31,8 @@ from carekit._escalation import (
     Reassign,
     Reopened,
 )
-from carekit._lifecycle import Lifecycle, TransitionSpec
-from carekit._model import Channel, Customer, Priority, Status, Ticket, TicketEvent
+from carekit._lifecycle import Lifecycle, Move, TriggerSpec
+from carekit._model import Channel, Customer, Priority, Role, Status, Ticket, TicketEvent
 from carekit._policy_file import PolicySet, load_policies, loads_policies
 from carekit._selector import PolicyRule, PolicySelector
 from carekit._sla import SlaPolicy, Target, TargetKey
@@ -49,7 +49,9 @@ __all__ = [
     "TicketEvent",
     # the lifecycle
     "Lifecycle",
-    "TransitionSpec",
+    "Move",
+    "Role",
+    "TriggerSpec",
     # calendars and durations
     "BusinessCalendar",
     "country_holidays",

@@ -24,7 +24,6 @@ from typing import Any
 
 from carekit._clock import SystemClock
 from carekit._escalation import (
-    ESCALATED,
     Escalation,
     EscalationPolicy,
     RaisePriority,
@@ -32,7 +31,7 @@ from carekit._escalation import (
     fired_keys,
 )
 from carekit._lifecycle import Lifecycle
-from carekit._model import Channel, Customer, Priority, Ticket
+from carekit._model import Channel, Customer, Priority, Role, Ticket
 from carekit._selector import PolicySelector
 from carekit._sla import SlaPolicy
 from carekit._sla_report import Metric, SlaReport
@@ -207,18 +206,25 @@ class Desk:
             self.handler.handle(decision, ticket)
         at = max(now, ticket.last_event_at)
         apply = self.lifecycle.apply
+        trigger_for = self.lifecycle.trigger_for
         for action in own:
             if isinstance(action, RaisePriority):
                 target = action.target(ticket.priority)
                 if target != ticket.priority:
                     ticket = apply(
-                        ticket, "set_priority", at=at, actor=_DESK_ACTOR, priority=target
+                        ticket,
+                        trigger_for(Role.PRIORITY_CHANGE),
+                        at=at,
+                        actor=_DESK_ACTOR,
+                        priority=target,
                     )
             else:
-                ticket = apply(ticket, "assign", at=at, actor=_DESK_ACTOR, agent=action.to)
+                ticket = apply(
+                    ticket, trigger_for(Role.ASSIGNMENT), at=at, actor=_DESK_ACTOR, agent=action.to
+                )
         return apply(
             ticket,
-            ESCALATED,
+            trigger_for(Role.ESCALATION),
             at=at,
             actor=_DESK_ACTOR,
             key=decision.key,

@@ -25,8 +25,9 @@ from datetime import datetime, timedelta
 import attrs
 
 from carekit._calendar import BusinessCalendar
-from carekit._model import Customer, Priority, Status, Ticket
+from carekit._model import Customer, Priority, Role, Status, Ticket
 from carekit._sla_report import ClockState, Metric, SlaReport
+from carekit._timeline import Timeline
 from carekit.exceptions import InvalidValue
 
 __all__ = [
@@ -47,8 +48,7 @@ __all__ = [
     "fired_keys",
 ]
 
-ESCALATED = "escalate"
-"""The lifecycle trigger that records a fired escalation on the ticket."""
+_AGENT_ACTIVITY = frozenset({Role.AGENT_REPLY, Role.NOTE, Role.ASSIGNMENT})
 
 
 # -- actions ---------------------------------------------------------------------------
@@ -185,13 +185,14 @@ class AfterBreach(EscalationTrigger):
 class Idle(EscalationTrigger):
     """Fires when no agent has acted for ``duration`` of working time while the ticket is live.
 
-    Agent activity is an event of one of ``kinds``; only statuses in
-    ``statuses`` count as idle (waiting on the customer is not idleness).
+    Agent activity is an event with one of ``roles`` (by default a reply, a
+    note or an assignment); only statuses in ``statuses`` count as idle
+    (waiting on the customer is not idleness).
     """
 
     duration: timedelta
     calendar: BusinessCalendar | None = attrs.field(default=None, eq=False)
-    kinds: frozenset[str] = frozenset({"agent_reply", "add_note", "assign"})
+    roles: frozenset[Role] = _AGENT_ACTIVITY
     statuses: frozenset[str] = frozenset({Status.NEW, Status.OPEN})
 
     def firing(self, ticket: Ticket, report: SlaReport) -> Firing | None:
@@ -199,7 +200,8 @@ class Idle(EscalationTrigger):
         if ticket.status not in self.statuses:
             return None
         since = next(
-            (e.at for e in reversed(ticket.events) if e.kind in self.kinds), ticket.created_at
+            (e.at for e in reversed(ticket.events) if not e.roles.isdisjoint(self.roles)),
+            ticket.created_at,
         )
         calendar = self.calendar or BusinessCalendar.always_open()
         return Firing(calendar.add(since, self.duration), "idle", int(since.timestamp()))
@@ -213,17 +215,11 @@ class Reopened(EscalationTrigger):
 
     def firing(self, ticket: Ticket, report: SlaReport) -> Firing | None:
         """At the reopen that reaches ``times``, if it happened and the ticket is live."""
-        reopens = [
-            e.at
-            for e in ticket.events
-            if e.status_before == Status.RESOLVED and e.status_after not in _DONE
-        ]
-        if len(reopens) < self.times or ticket.status in _DONE:
+        reopens = [e.at for e in ticket.events if _REOPEN in e.roles]
+        if len(reopens) < self.times or Timeline(ticket).done:
             return None
         return Firing(reopens[self.times - 1], "reopened", self.times)
 
-
-_DONE = frozenset({Status.RESOLVED, Status.CLOSED})
 
 # -- levels, decisions, policy --------------------------------------------------------
 
@@ -279,8 +275,12 @@ class Escalation:
 
 
 def fired_keys(ticket: Ticket) -> frozenset[str]:
-    """The keys of the escalations recorded on ``ticket`` (its ``escalate`` events)."""
-    return frozenset(e.data["key"] for e in ticket.events if e.kind == ESCALATED)
+    """The keys of the escalations recorded on ``ticket`` (its events with the escalation role)."""
+    return frozenset(e.data["key"] for e in ticket.events if _RECORD in e.roles)
+
+
+_RECORD = Role.ESCALATION
+_REOPEN = Role.REOPEN
 
 
 class EscalationPolicy:

@@ -1,42 +1,53 @@
-"""The ticket lifecycle: one state graph, shared by every ticket.
+"""The ticket lifecycle: one trigger table, shared by every ticket.
 
 Theory of operation
 -------------------
-The graph (states, triggers, guards) is declared once per :class:`Lifecycle`
-class with the ``transitions`` library, in ``transitions`` own vocabulary
-(``trigger``, ``source``, ``dest``, ``conditions``, ``unless``; ``dest="="``
-keeps the status). The first time a class is used, its ``transitions.Machine``
-is built with no model and compiled into a table
-``(status, trigger) -> candidates``. From then on :meth:`Lifecycle.apply` is a
-dictionary look-up, the guards, a data check and the creation of one event
-and one new ticket: no ``Machine`` per ticket and no attribute ever written
-onto a :class:`~carekit.Ticket` (tickets are frozen).
+What a trigger means is declared once, in a table of :class:`TriggerSpec`
+rows (:data:`DEFAULT_TRIGGERS`, laid out one row a trigger): its name, the
+moves it makes (``from -> to``; :data:`SAME` keeps the status), the data it
+requires, the ticket fields it sets, and its :class:`~carekit.Role` for
+everything downstream. The SLA engine, the escalation triggers, the KPIs, the
+desk and the simulator read roles, never trigger names, so a subclass that
+adds a trigger with a role is understood everywhere at once.
+
+The first time a :class:`Lifecycle` class is used, its rows are handed to the
+``transitions`` library (a ``Machine`` with no model, which validates states
+and moves) and compiled into a table ``(status, trigger) -> edges``. Each edge
+carries the roles its events are stamped with: the row's role, plus
+``RESOLUTION`` when the move enters a done state from a live one and
+``REOPEN`` when it leaves one (so ``customer_reply`` on a resolved ticket is a
+reopening too). From then on :meth:`Lifecycle.apply` is a dictionary look-up,
+the guards, a data check and one new event and ticket: no ``Machine`` per
+ticket and no attribute ever written onto a :class:`~carekit.Ticket`.
 
 Promises:
 
 * :meth:`Lifecycle.apply` returns a new ticket with exactly one event appended,
-  or raises :class:`~carekit.InvalidTransition` and changes nothing.
-* A ticket's ``status``, ``priority``, ``assignee`` and ``tags`` always equal
-  :meth:`Lifecycle.replay` of its events.
+  or raises :class:`~carekit.exceptions.InvalidTransition` and changes nothing.
+* A ticket's ``status``, ``priority``, ``channel``, ``assignee`` and ``tags``
+  always equal :meth:`Lifecycle.replay` of its events.
+* Every event carries its roles; the log alone says what happened.
 * Events are in time order: an event dated before the ticket's last event is
   refused.
 
-Hosts extend the graph by subclassing: override :meth:`Lifecycle.states`,
-:meth:`Lifecycle.transitions` (call ``super()`` and add), :meth:`Lifecycle.required_data`
-and write guards as methods ``guard(self, ticket, data) -> bool``.
+Hosts extend the table by subclassing: override :meth:`Lifecycle.states` and
+:meth:`Lifecycle.triggers` (call ``super()`` and add rows; a row whose name is
+already declared adds its moves to that trigger), and write guards as methods
+``guard(self, ticket, data) -> bool``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, ClassVar, TypedDict
+from typing import Any, ClassVar
 
 import attrs
 from transitions import Machine
 
 from carekit._model import (
+    Role,
     Status,
     Ticket,
     TicketEvent,
@@ -48,46 +59,76 @@ from carekit._model import (
 from carekit._time import to_utc
 from carekit.exceptions import InvalidTransition, InvalidValue, LifecycleDefinitionError
 
-__all__ = ["Lifecycle", "TransitionSpec"]
-
-
-class TransitionSpec(TypedDict, total=False):
-    """One edge of the graph, as the ``transitions`` library spells it.
-
-    ``trigger``, ``source`` and ``dest`` are required; ``dest="="`` keeps the
-    status. ``conditions`` and ``unless`` name guard methods of the lifecycle.
-    """
-
-    trigger: str
-    source: str | Sequence[str]
-    dest: str
-    conditions: str | Sequence[str]
-    unless: str | Sequence[str]
-
-
-@attrs.frozen
-class _Edge:
-    dest: str
-    conditions: tuple[str, ...]
-    unless: tuple[str, ...]
-
-    @property
-    def guarded(self) -> bool:
-        return bool(self.conditions or self.unless)
-
-
-@attrs.frozen
-class _Graph:
-    states: tuple[str, ...]
-    triggers: tuple[str, ...]
-    table: Mapping[tuple[str, str], tuple[_Edge, ...]]
-    # the edge to take without consulting guards, where there is exactly one and unguarded
-    direct: Mapping[tuple[str, str], _Edge]
-    by_state: Mapping[str, tuple[str, ...]]
-    required: Mapping[str, Mapping[str, Converter]]
-
+__all__ = ["DEFAULT_TRIGGERS", "NOT_FINAL", "SAME", "Lifecycle", "Move", "TriggerSpec"]
 
 Converter = Callable[[Any], Any]
+
+SAME = "="
+"""A move's destination that keeps the status."""
+NOT_FINAL = "*"
+"""A move's source standing for every state except the final ones (``closed``)."""
+
+
+def _states(value: str | Iterable[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _names(value: str | Iterable[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+@attrs.frozen
+class Move:
+    """One ``from -> to`` of a trigger: the source states, the destination, the guards.
+
+    Attributes:
+        source: the states it leaves from (one or several), or ``Move.NOT_FINAL``.
+        dest: the state it enters; ``Move.SAME`` (the default) keeps the status.
+        conditions: names of guard methods that must all pass.
+        unless: names of guard methods that must all fail.
+    """
+
+    SAME: ClassVar[str] = SAME
+    """A destination that keeps the status."""
+    NOT_FINAL: ClassVar[str] = NOT_FINAL
+    """A source standing for every state except the final ones."""
+
+    source: tuple[str, ...] = attrs.field(converter=_states)
+    dest: str = SAME
+    conditions: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    unless: tuple[str, ...] = attrs.field(default=(), converter=_names)
+
+
+def _moves(value: Iterable[Move]) -> tuple[Move, ...]:
+    return tuple(value)
+
+
+def _mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value or {}))
+
+
+@attrs.frozen
+class TriggerSpec:
+    """One row of the trigger table.
+
+    Attributes:
+        name: the trigger, as hosts apply it and as events record it.
+        moves: where it may be applied and where it leads.
+        role: what it means downstream (``None``: nothing beyond its moves).
+        requires: data keys it needs, each with the converter that checks it
+            (returns the value to store or raises
+            :class:`~carekit.exceptions.InvalidValue`).
+        sets: ticket fields it sets, each from a data key
+            (``{"assignee": "agent"}``).
+    """
+
+    name: str
+    moves: tuple[Move, ...] = attrs.field(converter=_moves)
+    role: Role | None = None
+    requires: Mapping[str, Converter] = attrs.field(
+        factory=dict, converter=_mapping, eq=False, repr=False
+    )
+    sets: Mapping[str, str] = attrs.field(factory=dict, converter=_mapping)
 
 
 def _key(value: Any) -> str:
@@ -102,39 +143,124 @@ def _agent(value: Any) -> str:
     return value
 
 
-_OPEN_STATES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
+NEW, OPEN, PENDING, ON_HOLD, RESOLVED, CLOSED = Status
+WORKING = (NEW, OPEN, PENDING, ON_HOLD)
+R = Role
+
+# fmt: off
+DEFAULT_TRIGGERS: tuple[TriggerSpec, ...] = (
+    #           name                moves: Move(from, to)                                    role
+    TriggerSpec("assign",           [Move(WORKING)],                                         R.ASSIGNMENT,
+                requires={"agent": _agent}, sets={"assignee": "agent"}),
+    TriggerSpec("agent_reply",      [Move(NEW, OPEN), Move((OPEN, PENDING, ON_HOLD))],       R.AGENT_REPLY),
+    TriggerSpec("customer_reply",   [Move((PENDING, RESOLVED), OPEN),
+                                     Move((NEW, OPEN, ON_HOLD))],                            R.CUSTOMER_MESSAGE),
+    TriggerSpec("wait_on_customer", [Move((NEW, OPEN, ON_HOLD), PENDING)],                   R.WAIT_ON_CUSTOMER),
+    TriggerSpec("hold",             [Move((NEW, OPEN, PENDING), ON_HOLD)],                   R.HOLD),
+    TriggerSpec("resume",           [Move((PENDING, ON_HOLD), OPEN)],                        R.RESUME),
+    TriggerSpec("resolve",          [Move(WORKING, RESOLVED)],                               R.RESOLUTION),
+    TriggerSpec("reopen",           [Move(RESOLVED, OPEN)],                                  R.REOPEN),
+    TriggerSpec("close",            [Move(RESOLVED, CLOSED)],                                R.CLOSE),
+    TriggerSpec("set_priority",     [Move(NOT_FINAL)],                                       R.PRIORITY_CHANGE,
+                requires={"priority": as_priority}, sets={"priority": "priority"}),
+    TriggerSpec("set_channel",      [Move(NOT_FINAL)],                                       R.CHANNEL_CHANGE,
+                requires={"channel": as_channel}, sets={"channel": "channel"}),
+    TriggerSpec("add_note",         [Move(NOT_FINAL)],                                       R.NOTE),
+    TriggerSpec("escalate",         [Move(NOT_FINAL)],                                       R.ESCALATION,
+                requires={"key": _key}),
+)
+"""The default trigger table, one row a trigger (see ``docs/lifecycle.md``)."""
+# fmt: on
+
+_MOVE_ROLES = frozenset({Role.RESOLUTION, Role.REOPEN})  # stamped from the move, not declared
+
+
+@attrs.frozen
+class _Edge:
+    dest: str
+    conditions: tuple[str, ...]
+    unless: tuple[str, ...]
+    roles: frozenset[Role]
+
+    @property
+    def guarded(self) -> bool:
+        return bool(self.conditions or self.unless)
+
+
+@attrs.frozen
+class _Graph:
+    states: tuple[str, ...]
+    rows: Mapping[str, TriggerSpec]
+    table: Mapping[tuple[str, str], tuple[_Edge, ...]]
+    # the edge to take without consulting guards, where there is exactly one and unguarded
+    direct: Mapping[tuple[str, str], _Edge]
+    by_state: Mapping[str, tuple[str, ...]]
+    by_role: Mapping[Role, str]
+    done: frozenset[str]
+
+
+def _merge(rows: Iterable[TriggerSpec], lifecycle: str) -> dict[str, TriggerSpec]:
+    """Rows by name; a later row of a declared name adds its moves (and may not change its role)."""
+    merged: dict[str, TriggerSpec] = {}
+    for row in rows:
+        first = merged.get(row.name)
+        if first is None:
+            merged[row.name] = row
+            continue
+        if row.role is not None and first.role is not None and row.role is not first.role:
+            raise LifecycleDefinitionError(
+                lifecycle, row.name, f"is declared with two roles: {first.role}, {row.role}"
+            )
+        merged[row.name] = attrs.evolve(
+            first,
+            moves=(*first.moves, *row.moves),
+            role=first.role or row.role,
+            requires={**first.requires, **row.requires},
+            sets={**first.sets, **row.sets},
+        )
+    return merged
+
+
+def _stamp(row: TriggerSpec, source: str, dest: str, done: frozenset[str]) -> frozenset[Role]:
+    """The roles an event of ``row`` moving ``source -> dest`` is stamped with."""
+    roles = set() if row.role is None or row.role in _MOVE_ROLES else {row.role}
+    if dest in done and source not in done:
+        roles.add(Role.RESOLUTION)
+    elif source in done and dest not in done:
+        roles.add(Role.REOPEN)
+    return frozenset(roles)
 
 
 class Lifecycle:
     """The ticket state machine; immutable tickets in, new tickets out.
 
-    The default graph (``dest`` ``=`` means the status does not change):
+    The default table (:data:`DEFAULT_TRIGGERS`; ``=`` keeps the status):
 
-    ================  ==========================================  =========================
-    trigger           allowed from                                status after
-    ================  ==========================================  =========================
-    assign            new, open, pending, on_hold                 unchanged (agent=...)
-    agent_reply       new, open, pending, on_hold                 new becomes open
-    customer_reply    new, open, pending, on_hold, resolved       pending/resolved -> open
-    wait_on_customer  new, open, on_hold                          pending
-    hold              new, open, pending                          on_hold
-    resume            pending, on_hold                            open
-    resolve           new, open, pending, on_hold                 resolved
-    reopen            resolved                                    open
-    close             resolved                                    closed
-    set_priority      any but closed                              unchanged (priority=...)
-    set_channel       any but closed                              unchanged (channel=...)
-    add_note          any but closed (internal, not a response)   unchanged
-    escalate          any but closed (records a fired escalation) unchanged (key=...)
-    ================  ==========================================  =========================
+    ================  ==========================================  =================
+    trigger           moves                                       role
+    ================  ==========================================  =================
+    assign            new, open, pending, on_hold -> =            assignment
+    agent_reply       new -> open; open, pending, on_hold -> =    agent_reply
+    customer_reply    pending, resolved -> open; others -> =      customer_message
+    wait_on_customer  new, open, on_hold -> pending               wait_on_customer
+    hold              new, open, pending -> on_hold               hold
+    resume            pending, on_hold -> open                    resume
+    resolve           new, open, pending, on_hold -> resolved     resolution
+    reopen            resolved -> open                            reopen
+    close             resolved -> closed                          close
+    set_priority      any but closed -> =  (priority=...)         priority_change
+    set_channel       any but closed -> =  (channel=...)          channel_change
+    add_note          any but closed -> =  (internal)             note
+    escalate          any but closed -> =  (key=...)              escalation
+    ================  ==========================================  =================
 
     Examples:
         >>> from datetime import datetime, timezone
         >>> at = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
         >>> t = Ticket.open("T-1", channel="email", customer_id="c-9", at=at)
         >>> t2 = Lifecycle().apply(t, "agent_reply", at=at, actor="ana")
-        >>> (t.status, t2.status, len(t2.events))
-        (<Status.NEW: 'new'>, <Status.OPEN: 'open'>, 2)
+        >>> (t.status, t2.status, sorted(t2.events[-1].roles))
+        (<Status.NEW: 'new'>, <Status.OPEN: 'open'>, [<Role.AGENT_REPLY: 'agent_reply'>])
     """
 
     initial: ClassVar[str] = Status.NEW
@@ -148,73 +274,30 @@ class Lifecycle:
         return tuple(Status)
 
     @classmethod
-    def transitions(cls) -> list[TransitionSpec]:
-        """The edges of the graph; subclasses call ``super()`` and add edges."""
-        live = [s for s in cls.states() if s != Status.CLOSED]
-        return [
-            {"trigger": "assign", "source": list(_OPEN_STATES), "dest": "="},
-            {"trigger": "agent_reply", "source": Status.NEW, "dest": Status.OPEN},
-            {
-                "trigger": "agent_reply",
-                "source": [Status.OPEN, Status.PENDING, Status.ON_HOLD],
-                "dest": "=",
-            },
-            {
-                "trigger": "customer_reply",
-                "source": [Status.PENDING, Status.RESOLVED],
-                "dest": Status.OPEN,
-            },
-            {
-                "trigger": "customer_reply",
-                "source": [Status.NEW, Status.OPEN, Status.ON_HOLD],
-                "dest": "=",
-            },
-            {
-                "trigger": "wait_on_customer",
-                "source": [Status.NEW, Status.OPEN, Status.ON_HOLD],
-                "dest": Status.PENDING,
-            },
-            {
-                "trigger": "hold",
-                "source": [Status.NEW, Status.OPEN, Status.PENDING],
-                "dest": Status.ON_HOLD,
-            },
-            {"trigger": "resume", "source": [Status.PENDING, Status.ON_HOLD], "dest": Status.OPEN},
-            {"trigger": "resolve", "source": list(_OPEN_STATES), "dest": Status.RESOLVED},
-            {"trigger": "reopen", "source": Status.RESOLVED, "dest": Status.OPEN},
-            {"trigger": "close", "source": Status.RESOLVED, "dest": Status.CLOSED},
-            {"trigger": "set_priority", "source": live, "dest": "="},
-            {"trigger": "set_channel", "source": live, "dest": "="},
-            {"trigger": "add_note", "source": live, "dest": "="},
-            {"trigger": "escalate", "source": live, "dest": "="},
-        ]
+    def done_states(cls) -> frozenset[str]:
+        """States in which a ticket counts as resolved (entering one is a resolution)."""
+        return frozenset({Status.RESOLVED, Status.CLOSED})
 
     @classmethod
-    def required_data(cls) -> Mapping[str, Mapping[str, Converter]]:
-        """Per trigger, the data keys it requires and the converter that checks each.
+    def final_states(cls) -> frozenset[str]:
+        """States no trigger leaves; :data:`NOT_FINAL` stands for all the others."""
+        return frozenset({Status.CLOSED})
 
-        A converter returns the value to store or raises :class:`~carekit.InvalidValue`.
-        """
-        return {
-            "assign": {"agent": _agent},
-            "set_priority": {"priority": as_priority},
-            "set_channel": {"channel": as_channel},
-            "escalate": {"key": _key},
-        }
+    @classmethod
+    def triggers(cls) -> list[TriggerSpec]:
+        """The rows of the trigger table; subclasses call ``super()`` and add rows."""
+        return list(DEFAULT_TRIGGERS)
 
     def effects(self, ticket: Ticket, event: TicketEvent) -> Mapping[str, Any]:
         """Return the ticket fields an event changes besides ``status``.
 
-        Override to make your own triggers change fields (call ``super()``);
-        used both by :meth:`apply` and by :meth:`replay`.
+        By default each row's ``sets`` (field from data key). Override for
+        computed fields (call ``super()``); used by :meth:`apply` and :meth:`replay`.
         """
-        if event.kind == "assign":
-            return {"assignee": event.data["agent"]}
-        if event.kind == "set_priority":
-            return {"priority": event.data["priority"]}
-        if event.kind == "set_channel":
-            return {"channel": event.data["channel"]}
-        return {}
+        row = self.graph().rows.get(event.kind)
+        if row is None or not row.sets:
+            return {}
+        return {field: event.data[key] for field, key in row.sets.items() if key in event.data}
 
     # -- the compiled graph -------------------------------------------------------
 
@@ -228,9 +311,13 @@ class Lifecycle:
 
     @classmethod
     def _compile(cls) -> _Graph:
-        # transitions treats Enum members as named states ("NEW"): hand it plain strings.
         states = tuple(_plain(s) for s in cls.states())
-        specs = [_plain_spec(spec) for spec in cls.transitions()]
+        rows = _merge(cls.triggers(), cls.__name__)
+        done = frozenset(_plain(s) for s in cls.done_states())
+        live = [s for s in states if s not in {_plain(f) for f in cls.final_states()}]
+        specs = [_spec(row, move, live) for row in rows.values() for move in row.moves]
+        # transitions validates the states and moves (and treats Enum members as names:
+        # it gets plain strings); its compiled events become our table.
         machine = Machine(
             model=None,
             states=list(states),
@@ -238,31 +325,61 @@ class Lifecycle:
             initial=_plain(cls.initial),
             auto_transitions=False,
         )
-        table: dict[tuple[str, str], tuple[_Edge, ...]] = {}
-        for trigger, event in machine.events.items():
-            for source, edges in event.transitions.items():
-                table[(source, trigger)] = tuple(
-                    _Edge(
-                        dest=_as_state(edge.dest if edge.dest is not None else source),
-                        conditions=tuple(_guard(c.func) for c in edge.conditions if c.target),
-                        unless=tuple(_guard(c.func) for c in edge.conditions if not c.target),
-                    )
-                    for edge in edges
-                )
+        table = {
+            (source, trigger): tuple(_edge(rows[trigger], source, t, done) for t in edges)
+            for trigger, event in machine.events.items()
+            for source, edges in event.transitions.items()
+        }
+        cls._check_guards(table)
+        triggers = tuple(machine.events)
+        by_role: dict[Role, str] = {}
+        for row in rows.values():
+            if row.role is not None:
+                by_role.setdefault(row.role, row.name)
+        return _Graph(
+            states=tuple(_as_state(s) for s in states),
+            rows=MappingProxyType(rows),
+            table=table,
+            direct={k: v[0] for k, v in table.items() if len(v) == 1 and not v[0].guarded},
+            by_state={s: tuple(t for t in triggers if (s, t) in table) for s in states},
+            by_role=MappingProxyType(by_role),
+            done=frozenset(_as_state(s) for s in done),
+        )
+
+    @classmethod
+    def _check_guards(cls, table: Mapping[tuple[str, str], tuple[_Edge, ...]]) -> None:
         for edge in (e for edges in table.values() for e in edges):
             for guard in (*edge.conditions, *edge.unless):
                 if not callable(getattr(cls, guard, None)):
                     raise LifecycleDefinitionError(cls.__name__, guard, "is not a guard method")
-        triggers = tuple(machine.events)
-        by_state = {s: tuple(t for t in triggers if (s, t) in table) for s in states}
-        return _Graph(
-            states=tuple(_as_state(s) for s in states),
-            triggers=triggers,
-            table=table,
-            direct={k: v[0] for k, v in table.items() if len(v) == 1 and not v[0].guarded},
-            by_state=by_state,
-            required=cls.required_data(),
-        )
+
+    @classmethod
+    def trigger_for(cls, role: Role) -> str:
+        """The trigger that plays ``role`` (the first row declaring it).
+
+        Raises:
+            LifecycleDefinitionError: no trigger of this lifecycle plays ``role``.
+        """
+        try:
+            return cls.graph().by_role[role]
+        except KeyError:
+            raise LifecycleDefinitionError(
+                cls.__name__, str(role), "is the role of no trigger"
+            ) from None
+
+    @classmethod
+    def roles_for(cls, kind: str, status_before: str, status_after: str) -> frozenset[Role]:
+        """The roles an event of ``kind`` moving ``status_before -> status_after`` carries.
+
+        Used to stamp events read from stores that did not record roles.
+        """
+        graph = cls.graph()
+        if kind == "created":
+            return frozenset({Role.CREATED})
+        row = graph.rows.get(kind)
+        if row is None:
+            row = TriggerSpec(kind, ())
+        return _stamp(row, status_before, status_after, graph.done)
 
     # -- using it -----------------------------------------------------------------
 
@@ -279,6 +396,10 @@ class Lifecycle:
             for trigger in graph.by_state.get(ticket.status, ())
             if any(self._guards_pass(e, ticket, {}) for e in graph.table[(ticket.status, trigger)])
         )
+
+    def is_done(self, ticket: Ticket) -> bool:
+        """Whether the ticket is in a done (resolved) state."""
+        return ticket.status in self.graph().done
 
     def apply(
         self,
@@ -301,10 +422,10 @@ class Lifecycle:
         status = ticket.status
         edges = graph.table.get((status, trigger))
         if edges is None:
-            reason = (
-                "no such trigger" if trigger not in graph.triggers else "not allowed in this status"
+            known = trigger in graph.rows
+            raise self._refuse(
+                ticket, trigger, "not allowed in this status" if known else "no such trigger"
             )
-            raise self._refuse(ticket, trigger, reason)
         when = to_utc(at, "at")
         last = ticket.events[-1].at if ticket.events else ticket.created_at
         if when < last:
@@ -313,14 +434,16 @@ class Lifecycle:
                 trigger,
                 f"dated {when.isoformat()}, before the ticket's last event at {last.isoformat()}",
             )
-        required = graph.required.get(trigger)
+        required = graph.rows[trigger].requires
         checked = self._check_data(ticket, trigger, data, required) if required else data
         edge = graph.direct.get((status, trigger)) or next(
             (e for e in edges if self._guards_pass(e, ticket, checked)), None
         )
         if edge is None:
             raise self._refuse(ticket, trigger, "refused by a guard")
-        event = new_event(trigger, when, actor, status, edge.dest, MappingProxyType(checked))
+        event = new_event(
+            trigger, when, actor, status, edge.dest, MappingProxyType(checked), edge.roles
+        )
         return self._fold(ticket, event)
 
     def _check_data(
@@ -383,9 +506,11 @@ class Lifecycle:
             ticket = self._fold(ticket, event)
         return ticket
 
+    # -- generated documentation ---------------------------------------------------
+
     @classmethod
     def diagram(cls) -> str:
-        """The graph as a Mermaid ``stateDiagram-v2``, generated from the definition."""
+        """The graph as a Mermaid ``stateDiagram-v2``, generated from the table."""
         graph = cls.graph()
         lines = ["stateDiagram-v2", f"    [*] --> {cls.initial}"]
         edges: dict[tuple[str, str], list[str]] = {}
@@ -394,8 +519,49 @@ class Lifecycle:
                 edges.setdefault((source, edge.dest), []).append(trigger)
         for (source, dest), triggers in edges.items():
             lines.append(f"    {source} --> {dest}: {', '.join(sorted(set(triggers)))}")
-        lines.append(f"    {Status.CLOSED} --> [*]")
+        lines.extend(f"    {final} --> [*]" for final in sorted(cls.final_states()))
         return "\n".join(lines) + "\n"
+
+    @classmethod
+    def table_markdown(cls) -> str:
+        """The trigger table as Markdown: trigger, moves, role, required data, fields set."""
+        lines = [
+            "| trigger | moves | role | requires | sets |",
+            "|---|---|---|---|---|",
+        ]
+        for row in cls.graph().rows.values():
+            moves = "; ".join(_describe(move) for move in row.moves)
+            requires = ", ".join(f"`{k}`" for k in row.requires) or ""
+            sets = ", ".join(f"`{f}` from `{k}`" for f, k in row.sets.items()) or ""
+            role = f"`{row.role}`" if row.role is not None else ""
+            lines.append(f"| `{row.name}` | {moves} | {role} | {requires} | {sets} |")
+        return "\n".join(lines) + "\n"
+
+
+def _describe(move: Move) -> str:
+    source = "any but final" if move.source == (NOT_FINAL,) else ", ".join(map(str, move.source))
+    guards = [*move.conditions, *(f"not {u}" for u in move.unless)]
+    return f"{source} → {move.dest}" + (f" (if {', '.join(guards)})" if guards else "")
+
+
+def _spec(row: TriggerSpec, move: Move, live: Sequence[str]) -> dict[str, Any]:
+    source = list(live) if move.source == (NOT_FINAL,) else [_plain(s) for s in move.source]
+    spec: dict[str, Any] = {"trigger": row.name, "source": source, "dest": _plain(move.dest)}
+    if move.conditions:
+        spec["conditions"] = list(move.conditions)
+    if move.unless:
+        spec["unless"] = list(move.unless)
+    return spec
+
+
+def _edge(row: TriggerSpec, source: str, transition: Any, done: frozenset[str]) -> _Edge:
+    dest = transition.dest if transition.dest is not None else source
+    return _Edge(
+        dest=_as_state(dest),
+        conditions=tuple(_guard(c.func) for c in transition.conditions if c.target),
+        unless=tuple(_guard(c.func) for c in transition.conditions if not c.target),
+        roles=_stamp(row, source, dest, done),
+    )
 
 
 def _guard(func: object) -> str:
@@ -406,14 +572,6 @@ def _guard(func: object) -> str:
 
 def _plain(state: str) -> str:
     return state.value if isinstance(state, Status) else str(state)
-
-
-def _plain_spec(spec: TransitionSpec) -> dict[str, Any]:
-    plain: dict[str, Any] = dict(spec)
-    source = spec["source"]
-    plain["source"] = _plain(source) if isinstance(source, str) else [_plain(s) for s in source]
-    plain["dest"] = _plain(spec["dest"])
-    return plain
 
 
 def _as_state(value: str) -> str:

@@ -26,6 +26,7 @@ __all__ = [
     "Channel",
     "Customer",
     "Priority",
+    "Role",
     "Status",
     "Ticket",
     "TicketEvent",
@@ -81,6 +82,44 @@ class Status(enum.StrEnum):
 _STATUS_BY_VALUE: dict[str, str] = {s.value: s for s in Status}
 
 
+class Role(enum.StrEnum):
+    """What an event means to everything downstream: SLA clocks, escalation, KPIs.
+
+    Each lifecycle trigger declares one role in the trigger table; events are
+    stamped with it, and with ``RESOLUTION`` or ``REOPEN`` when their move
+    enters or leaves a done state. Nothing downstream reads trigger names.
+    """
+
+    CREATED = "created"
+    """The ticket was opened (the first event)."""
+    AGENT_REPLY = "agent_reply"
+    """A public response by an agent: stops response clocks; agent activity."""
+    CUSTOMER_MESSAGE = "customer_message"
+    """The customer wrote in: owes a next response."""
+    WAIT_ON_CUSTOMER = "wait_on_customer"
+    """The ticket waits on the customer."""
+    HOLD = "hold"
+    """The ticket waits on a third party."""
+    RESUME = "resume"
+    """Back from waiting."""
+    RESOLUTION = "resolution"
+    """The ticket entered a done state (stamped from the move)."""
+    REOPEN = "reopen"
+    """The ticket left a done state (stamped from the move)."""
+    CLOSE = "close"
+    """The resolved ticket was closed for good."""
+    ASSIGNMENT = "assignment"
+    """An agent or team took the ticket: agent activity."""
+    PRIORITY_CHANGE = "priority_change"
+    """The priority changed (targets are read again)."""
+    CHANNEL_CHANGE = "channel_change"
+    """The channel changed (targets are read again)."""
+    NOTE = "note"
+    """An internal note, not a response: agent activity."""
+    ESCALATION = "escalation"
+    """carekit recorded a fired escalation (its ``key`` in the data)."""
+
+
 def as_status(value: str) -> str:
     """Map a built-in status's value to its member; leave a host's own state as it is."""
     if not isinstance(value, str) or not value:
@@ -134,6 +173,19 @@ def _created_at(value: datetime) -> datetime:
     return to_utc(value, "created_at")
 
 
+def _roles(value: Iterable[Role | str]) -> frozenset[Role]:
+    try:
+        return frozenset(Role(r) for r in value)
+    except (ValueError, TypeError):
+        raise InvalidValue("roles", value, f"roles among {[r.value for r in Role]}") from None
+
+
+def _default_roles(event: TicketEvent) -> frozenset[Role]:
+    from carekit._lifecycle import Lifecycle  # noqa: PLC0415 - the table lives with the lifecycle
+
+    return Lifecycle.roles_for(event.kind, event.status_before, event.status_after)
+
+
 @attrs.frozen
 class TicketEvent:
     """One entry of a ticket's append-only log.
@@ -145,6 +197,8 @@ class TicketEvent:
         status_before: the ticket's status before the event.
         status_after: the ticket's status after the event.
         data: the trigger's data (e.g. ``{"agent": "ana"}``), read-only.
+        roles: what the event means downstream (see :class:`Role`); when not
+            given, the default lifecycle's table decides from ``kind`` and the move.
     """
 
     kind: str
@@ -155,9 +209,15 @@ class TicketEvent:
     data: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_frozen_data, hash=False, repr=lambda d: repr(dict(d))
     )
+    roles: frozenset[Role] = attrs.field(
+        default=attrs.Factory(_default_roles, takes_self=True),
+        converter=_roles,
+        repr=lambda r: repr(sorted(r)),
+    )
 
 
 _NO_TAGS: frozenset[str] = frozenset()
+_CREATED = frozenset({Role.CREATED})
 
 
 def new_event(  # noqa: PLR0917 - positional on purpose: the hot path
@@ -167,6 +227,7 @@ def new_event(  # noqa: PLR0917 - positional on purpose: the hot path
     status_before: str,
     status_after: str,
     data: Mapping[str, Any],
+    roles: frozenset[Role],
 ) -> TicketEvent:
     """Build a :class:`TicketEvent` from values already validated, skipping converters.
 
@@ -175,13 +236,14 @@ def new_event(  # noqa: PLR0917 - positional on purpose: the hot path
     more than the step itself. ``at`` must be UTC and ``data`` read-only.
     """
     event = _new(TicketEvent)
-    s_kind, s_at, s_actor, s_before, s_after, s_data = _EVENT_SETTERS
+    s_kind, s_at, s_actor, s_before, s_after, s_data, s_roles = _EVENT_SETTERS
     s_kind(event, kind)
     s_at(event, at)
     s_actor(event, actor)
     s_before(event, status_before)
     s_after(event, status_after)
     s_data(event, data)
+    s_roles(event, roles)
     return event
 
 
@@ -300,7 +362,9 @@ class Ticket:
         data["priority"] = priority
         data["customer_id"] = customer_id
         data["tags"] = tuple(sorted(tags)) if tags else ()
-        created = new_event("created", when, actor, Status.NEW, Status.NEW, MappingProxyType(data))
+        created = new_event(
+            "created", when, actor, Status.NEW, Status.NEW, MappingProxyType(data), _CREATED
+        )
         return new_ticket(
             id, channel, priority, customer_id, when, Status.NEW, None, tags, (created,)
         )

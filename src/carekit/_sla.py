@@ -31,19 +31,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import attrs
 
 from carekit._calendar import BusinessCalendar
-from carekit._model import Channel, Priority, Status, Ticket, as_channel, as_priority, new_ticket
+from carekit._model import Channel, Priority, Status, Ticket, as_channel, as_priority
 from carekit._sla_report import Change, ClockState, Metric, SlaClock, SlaReport, new_clock
 from carekit._time import to_utc
+from carekit._timeline import Cycle, Timeline
 from carekit.exceptions import PolicyError
 
 __all__ = ["DEFAULT_PAUSE_ON", "SlaPolicy", "Target", "TargetKey"]
-
-_RESOLVED = frozenset({Status.RESOLVED, Status.CLOSED})
 
 
 def _warn_at(value: Iterable[float]) -> tuple[float, ...]:
@@ -132,15 +131,6 @@ class SlaPolicy:
     Subclass and override :meth:`target_for` to choose targets your own way.
     """
 
-    agent_reply_kinds: ClassVar[frozenset[str]] = frozenset({"agent_reply"})
-    """Event kinds that count as a public agent response."""
-    customer_message_kinds: ClassVar[frozenset[str]] = frozenset({"customer_reply"})
-    """Event kinds that are a customer writing in (besides ``created``)."""
-    change_kinds: ClassVar[Mapping[str, str]] = MappingProxyType(
-        {"set_priority": "priority", "set_channel": "channel"}
-    )
-    """Event kinds that change a field targets depend on, and that field."""
-
     def __init__(
         self,
         name: str,
@@ -168,10 +158,6 @@ class SlaPolicy:
         if reopen not in ("resume", "restart"):
             raise PolicyError("reopen", reopen, "is not 'resume' or 'restart'")
         self.reopen = reopen
-        self._paused_in = {
-            m: (s | _RESOLVED if m is Metric.RESOLUTION and reopen == "resume" else s)
-            for m, s in self.pause_on.items()
-        }
         self._metrics = tuple(m for m in Metric if any(k.metric is m for k in self.targets))
 
     def __repr__(self) -> str:
@@ -250,7 +236,7 @@ class SlaPolicy:
         ``now`` earlier than an event is allowed: events after ``now`` are ignored.
         """
         now_dt = to_utc(now, "now")
-        log = _Log(ticket, now_dt.timestamp(), self)
+        log = Timeline(ticket, now_dt.timestamp())
         cycles: dict[Metric, tuple[SlaClock, ...]] = {}
         target_for = self.target_for
         steady = not log.changes  # the target is the same for every cycle
@@ -260,7 +246,7 @@ class SlaPolicy:
             if steady and found is None:
                 continue  # no target for this ticket, whatever its cycles
             clocks = []
-            for n, (start, stop) in enumerate(log.cycles(metric), 1):
+            for n, (start, stop) in enumerate(self._cycles(log, metric), 1):
                 clock = make(log, metric, n, start, stop, found)
                 if clock is not None:
                     clocks.append(clock)
@@ -268,17 +254,32 @@ class SlaPolicy:
                 cycles[metric] = tuple(clocks)
         return SlaReport(ticket.id, self.name, now_dt, cycles)
 
-    def _clock(  # noqa: PLR0912, PLR0917 - one flat pass: the hot path of every evaluation
+    def _cycles(self, log: Timeline, metric: Metric) -> list[Cycle]:
+        if metric is Metric.FIRST_RESPONSE:
+            return [log.first_response()]
+        if metric is Metric.RESOLUTION:
+            return log.resolution(restart=self.reopen == "restart")
+        if metric is Metric.NEXT_RESPONSE:
+            return log.next_responses()
+        return log.periodic_updates()
+
+    def _paused_in(self, log: Timeline, metric: Metric) -> frozenset[str]:
+        """The statuses that pause ``metric``: its ``pause_on``, and done ones when resuming."""
+        statuses = self.pause_on[metric]
+        if metric is Metric.RESOLUTION and self.reopen == "resume" and log.done_statuses:
+            return statuses | log.done_statuses
+        return statuses
+
+    def _clock(  # noqa: PLR0917 - positional on purpose: the hot path of every evaluation
         self,
-        log: _Log,
+        log: Timeline,
         metric: Metric,
         cycle: int,
         start: float,
         stop: float | None,
         found: tuple[Target, str] | None,
     ) -> SlaClock | None:
-        now = log.now
-        end = now if stop is None else stop
+        end = log.now if stop is None else stop
         changes: tuple[Change, ...] = ()
         if found is None:  # the target may differ per cycle: read it as of the cycle's end
             as_of, changes = log.as_of(end, start)
@@ -287,38 +288,18 @@ class SlaPolicy:
                 return None
         target, source = found
         calendar = target.calendar or self.calendar
-        paused_in = self._paused_in[metric]
+        paused_in = self._paused_in(log, metric)
         segments, pauses = log.split(start, end, paused_in)
         limit = target.duration.total_seconds()
-        elapsed = 0.0
-        due: float | None = None
-        if calendar._always:
-            for a, b in segments:
-                w = b - a
-                if due is None and elapsed + w >= limit:
-                    due = a + (limit - elapsed)
-                elapsed += w
-            between = _plain_between
-        else:
-            between = calendar.between_seconds
-            for a, b in segments:
-                w = between(a, b)
-                if due is None and elapsed + w >= limit:
-                    due = calendar.add_seconds(a, limit - elapsed) if limit > elapsed else a
-                elapsed += w
-        paused_now = stop is None and not paused_in.isdisjoint(log.visited)
-        paused_now = paused_now and log.status_at(end) in paused_in
+        elapsed, due = _measure(calendar, segments, limit)
         if due is None:
             due = calendar.add_seconds(end, limit - elapsed)
-        paused_total = 0.0
-        spans: tuple[tuple[float, float | None, str, float], ...] = ()
-        if pauses:
-            listed = []
-            for a, b, status in pauses:
-                w = between(a, b)
-                paused_total += w
-                listed.append((a, None if paused_now and b == end else b, status, w))
-            spans = tuple(listed)
+        paused_now = (
+            stop is None
+            and not paused_in.isdisjoint(log.visited)
+            and log.status_at(end) in paused_in
+        )
+        paused_total, spans = _pause_spans(calendar, pauses, end if paused_now else None)
         if stop is not None:
             state = ClockState.BREACHED if elapsed > limit else ClockState.MET
         elif paused_now:
@@ -337,219 +318,52 @@ class SlaPolicy:
             due,
             elapsed,
             paused_total,
-            now,
+            log.now,
             tuple(segments),
             spans,
             changes,
         )
 
 
+def _measure(
+    calendar: BusinessCalendar, segments: Sequence[tuple[float, float]], limit: float
+) -> tuple[float, float | None]:
+    """Working time over the counting segments, and the instant it reached ``limit`` (if so)."""
+    elapsed = 0.0
+    due: float | None = None
+    if calendar._always:
+        for a, b in segments:
+            w = b - a
+            if due is None and elapsed + w >= limit:
+                due = a + (limit - elapsed)
+            elapsed += w
+        return elapsed, due
+    between = calendar.between_seconds
+    for a, b in segments:
+        w = between(a, b)
+        if due is None and elapsed + w >= limit:
+            due = calendar.add_seconds(a, limit - elapsed) if limit > elapsed else a
+        elapsed += w
+    return elapsed, due
+
+
+def _pause_spans(
+    calendar: BusinessCalendar,
+    pauses: Sequence[tuple[float, float, str]],
+    open_end: float | None,
+) -> tuple[float, tuple[tuple[float, float | None, str, float], ...]]:
+    """Paused working time and the pause spans; a span ending at ``open_end`` is still open."""
+    if not pauses:
+        return 0.0, ()
+    between = _plain_between if calendar._always else calendar.between_seconds
+    total = 0.0
+    listed = []
+    for a, b, status in pauses:
+        w = between(a, b)
+        total += w
+        listed.append((a, None if b == open_end else b, status, w))
+    return total, tuple(listed)
+
+
 def _plain_between(a: float, b: float) -> float:
     return b - a
-
-
-class _Log:
-    """A ticket's log read once into the timelines the metrics need (epoch seconds)."""
-
-    __slots__ = (
-        "agent",
-        "changes",
-        "customer",
-        "now",
-        "reopens",
-        "resolves",
-        "responses",
-        "restart",
-        "statuses",
-        "ticket",
-        "visited",
-    )
-
-    def __init__(self, ticket: Ticket, now: float, policy: SlaPolicy) -> None:
-        self.ticket = ticket
-        self.now = now
-        self.restart = policy.reopen == "restart"
-        agent_kinds = policy.agent_reply_kinds
-        customer_kinds = policy.customer_message_kinds
-        change_kinds = policy.change_kinds
-        events = ticket.events
-        first = events[0]
-        status = first.status_after
-        statuses = [(first.at.timestamp(), status)]
-        agent: list[float] = []
-        customer: list[float] = []
-        resolves: list[float] = []
-        reopens: list[float] = []
-        changes: list[tuple[float, str, object]] = []
-        resolved = _RESOLVED
-        for event in events[1:]:
-            t = event.at.timestamp()
-            if t > now:
-                break
-            kind = event.kind
-            after = event.status_after
-            if after != status:
-                statuses.append((t, after))
-                if after in resolved:
-                    if status not in resolved:
-                        resolves.append(t)
-                elif status == Status.RESOLVED:
-                    reopens.append(t)
-                status = after
-            if kind in agent_kinds:
-                agent.append(t)
-            elif kind in customer_kinds:
-                customer.append(t)
-            elif kind in change_kinds:
-                field = change_kinds[kind]
-                changes.append((t, field, event.data[field]))
-        self.statuses = statuses
-        self.visited = frozenset(s for _, s in statuses)
-        self.agent = agent
-        self.customer = customer
-        self.resolves = resolves
-        self.reopens = reopens
-        self.changes = changes
-        self.responses: (
-            tuple[list[tuple[float, float | None]], list[tuple[float, float | None]]] | None
-        ) = None
-
-    def as_of(self, end: float, start: float) -> tuple[Ticket, tuple[Change, ...]]:
-        """The ticket with the priority and channel in force at ``end``, and the changes.
-
-        The changes are those inside [start, end]: (instant, field, old value, new value).
-        """
-        ticket = self.ticket
-        if not self.changes:
-            return ticket, ()
-        first = ticket.events[0].data
-        priority, channel = first["priority"], first["channel"]
-        changes = []
-        for t, field, value in self.changes:
-            if t > end:
-                break
-            old = priority if field == "priority" else channel
-            if field == "priority":
-                priority = as_priority(value)  # type: ignore[arg-type]
-            else:
-                channel = as_channel(value)  # type: ignore[arg-type]
-            if t >= start and old != value:
-                changes.append((t, field, old, value))
-        if priority == ticket.priority and channel == ticket.channel:
-            return ticket, tuple(changes)
-        as_of = new_ticket(
-            ticket.id,
-            channel,
-            priority,
-            ticket.customer_id,
-            ticket.created_at,
-            ticket.status,
-            ticket.assignee,
-            ticket.tags,
-            ticket.events,
-        )
-        return as_of, tuple(changes)
-
-    def split(
-        self, start: float, end: float, paused_in: frozenset[str]
-    ) -> tuple[Sequence[tuple[float, float]], Sequence[tuple[float, float, str]]]:
-        """Counting segments and pauses (start, end, status) of [start, end]."""
-        if paused_in.isdisjoint(self.visited):
-            return ((start, end),), ()
-        segments: list[tuple[float, float]] = []
-        pauses: list[tuple[float, float, str]] = []
-        statuses = self.statuses
-        last = len(statuses) - 1
-        for i, (t, status) in enumerate(statuses):
-            a = t if t > start else start
-            b = statuses[i + 1][0] if i < last else end
-            if b > end:  # noqa: PLR1730 - a plain branch is cheaper than min() here
-                b = end
-            if b <= a:
-                continue
-            if status in paused_in:
-                if pauses and pauses[-1][1] == a and pauses[-1][2] == status:
-                    pauses[-1] = (pauses[-1][0], b, status)
-                else:
-                    pauses.append((a, b, status))
-            elif segments and segments[-1][1] == a:
-                segments[-1] = (segments[-1][0], b)
-            else:
-                segments.append((a, b))
-        return segments, pauses
-
-    def status_at(self, t: float) -> str:
-        """The ticket's status at ``t``."""
-        status = self.statuses[0][1]
-        for at, s in self.statuses:
-            if at > t:
-                break
-            status = s
-        return status
-
-    def cycles(self, metric: Metric) -> list[tuple[float, float | None]]:
-        """The (start, stop) of each cycle of ``metric``; stop is None while it runs."""
-        created = self.statuses[0][0]
-        if metric is Metric.FIRST_RESPONSE:
-            stops = [*self.agent[:1], *self.resolves[:1]]
-            return [(created, min(stops) if stops else None)]
-        if metric is Metric.RESOLUTION:
-            if self.restart:
-                starts = [created, *self.reopens]
-                out: list[tuple[float, float | None]] = []
-                for s in starts:
-                    stop = next((r for r in self.resolves if r >= s), None)
-                    out.append((s, stop))
-                return out
-            resolved_now = bool(self.statuses) and self.statuses[-1][1] in _RESOLVED
-            return [(created, self.resolves[-1] if resolved_now and self.resolves else None)]
-        return self._response_cycles(metric)
-
-    def _response_cycles(self, metric: Metric) -> list[tuple[float, float | None]]:
-        if self.responses is None:
-            self.responses = self._both_response_cycles()
-        return self.responses[0] if metric is Metric.NEXT_RESPONSE else self.responses[1]
-
-    def _both_response_cycles(  # noqa: PLR0912 - one walk, two metrics, read top to bottom
-        self,
-    ) -> tuple[list[tuple[float, float | None]], list[tuple[float, float | None]]]:
-        """NEXT_RESPONSE and PERIODIC_UPDATE cycles, in one walk over the merged marks."""
-        marks: list[tuple[float, int]] = [(t, 0) for t in self.agent]
-        marks += [(t, 1) for t in self.customer]
-        marks += [(t, 2) for t in self.resolves]
-        marks += [(t, 3) for t in self.reopens]
-        marks.sort()
-        nr: list[tuple[float, float | None]] = []
-        pu: list[tuple[float, float | None]] = []
-        nr_start: float | None = None
-        pu_start: float | None = None
-        replied = resolved = False
-        for t, what in marks:
-            if what == 0:  # agent reply: answers the customer, and is an update
-                if nr_start is not None:
-                    nr.append((nr_start, t))
-                    nr_start = None
-                if pu_start is not None:
-                    pu.append((pu_start, t))
-                pu_start = None if resolved else t
-                replied = True
-            elif what == 1:  # customer message: waits for the next response
-                if replied and nr_start is None:
-                    nr_start = t
-            elif what == 2:  # resolved: nothing is owed any more
-                resolved = True
-                if nr_start is not None:
-                    nr.append((nr_start, t))
-                    nr_start = None
-                if pu_start is not None:
-                    pu.append((pu_start, t))
-                    pu_start = None
-            else:  # reopened: updates are owed again
-                resolved = False
-                if pu_start is None:
-                    pu_start = t
-        if nr_start is not None:
-            nr.append((nr_start, None))
-        if pu_start is not None:
-            pu.append((pu_start, None))
-        return nr, pu

@@ -21,13 +21,16 @@ import attrs
 from babel.numbers import format_decimal, format_percent
 
 from carekit._calendar import BusinessCalendar
-from carekit._model import Channel, Status, Ticket
+from carekit._model import Channel, Ticket
+from carekit._selector import PolicySelector
 from carekit._sla import SlaPolicy
 from carekit._sla_report import ClockState, Metric
 from carekit._time import to_utc, zone
+from carekit._timeline import Timeline
 from carekit.campaigns._planning import CareEvent
 from carekit.exceptions import InvalidValue
 from carekit.i18n import format_duration_locale
+from carekit.protocols import CustomerDirectory
 
 __all__ = [
     "CsatScale",
@@ -52,8 +55,6 @@ __all__ = [
     "scores",
     "sla_achievement",
 ]
-
-_DONE = frozenset({Status.RESOLVED, Status.CLOSED})
 
 
 class FcrRule(enum.StrEnum):
@@ -123,10 +124,15 @@ class Figure:
 
 
 # -- durations -------------------------------------------------------------------------------
+#
+# Every figure below reads the same Timeline the SLA engine reads (roles, not trigger names):
+# the KPIs' first response and resolution instants are the SLA report's stop instants.
 
 
-def _span(calendar: BusinessCalendar | None, start: datetime, end: datetime) -> timedelta:
-    return end - start if calendar is None else calendar.between(start, end)
+def _span(calendar: BusinessCalendar | None, start: float, end: float) -> timedelta:
+    if calendar is None:
+        return timedelta(seconds=end - start)
+    return timedelta(seconds=calendar.between_seconds(start, end))
 
 
 def first_response_times(
@@ -135,28 +141,28 @@ def first_response_times(
     """Creation to first agent reply, per answered ticket (working time with a calendar)."""
     out = []
     for t in tickets:
-        reply = next((e.at for e in t.events if e.kind == "agent_reply"), None)
-        if reply is not None:
-            out.append(_span(calendar, t.created_at, reply))
+        log = Timeline(t)
+        if log.first_reply is not None:
+            out.append(_span(calendar, log.created, log.first_reply))
     return out
 
 
 def next_response_times(
     tickets: Iterable[Ticket], calendar: BusinessCalendar | None = None
 ) -> list[timedelta]:
-    """Oldest unanswered customer message to the next agent reply, after the first reply."""
-    out = []
+    """Oldest unanswered customer message to the next agent reply, after the first reply.
+
+    Cycles that a resolution ended without a reply are not responses and are left out.
+    """
+    out: list[timedelta] = []
     for t in tickets:
-        replied = False
-        waiting: datetime | None = None
-        for e in t.events:
-            if e.kind == "agent_reply":
-                if waiting is not None:
-                    out.append(_span(calendar, waiting, e.at))
-                    waiting = None
-                replied = True
-            elif e.kind == "customer_reply" and replied and waiting is None:
-                waiting = e.at
+        log = Timeline(t)
+        replies = set(log.agent)
+        out.extend(
+            _span(calendar, start, stop)
+            for start, stop in log.next_responses()
+            if stop is not None and stop in replies
+        )
     return out
 
 
@@ -166,9 +172,9 @@ def resolution_times(
     """Creation to the first (``first=True``) or the last resolution, per resolved ticket."""
     out = []
     for t in tickets:
-        resolves = [e.at for e in t.events if e.kind == "resolve"]
-        if resolves:
-            out.append(_span(calendar, t.created_at, resolves[0] if first else resolves[-1]))
+        log = Timeline(t)
+        if log.resolves:
+            out.append(_span(calendar, log.created, log.resolves[0 if first else -1]))
     return out
 
 
@@ -179,12 +185,29 @@ def _ratio(hits: int, total: int) -> float | None:
     return hits / total if total else None
 
 
-def sla_achievement(tickets: Iterable[Ticket], policy: SlaPolicy, now: datetime) -> list[Figure]:
-    """Per metric, met / (met + breached) over decided cycles (running and on time: excluded)."""
+def _selector(policy: SlaPolicy | PolicySelector) -> PolicySelector:
+    return policy if isinstance(policy, PolicySelector) else PolicySelector([], policy)
+
+
+def sla_achievement(
+    tickets: Iterable[Ticket],
+    policy: SlaPolicy | PolicySelector,
+    now: datetime,
+    *,
+    directory: CustomerDirectory | None = None,
+) -> list[Figure]:
+    """Per metric, met / (met + breached) over decided cycles (running and on time: excluded).
+
+    ``policy`` may be a :class:`~carekit.PolicySelector`, as on the desk: each
+    ticket is measured against the policy chosen for it (with its customer from
+    ``directory``, when given).
+    """
+    selector = _selector(policy)
     met: dict[Metric, int] = dict.fromkeys(Metric, 0)
     breached: dict[Metric, int] = dict.fromkeys(Metric, 0)
     for t in tickets:
-        report = policy.evaluate(t, now=now)
+        customer = directory.get(t.customer_id) if directory is not None else None
+        report = selector.select(t, customer).evaluate(t, now=now)
         for clock in report.all_clocks():
             if clock.breached:
                 breached[clock.metric] += 1
@@ -206,28 +229,41 @@ def reopen_rate(tickets: Iterable[Ticket]) -> Figure:
     """Tickets reopened at least once / tickets resolved at least once."""
     resolved = reopened = 0
     for t in tickets:
-        if any(e.kind == "resolve" for e in t.events):
+        log = Timeline(t)
+        if log.resolves:
             resolved += 1
-            reopened += any(
-                e.status_before == Status.RESOLVED and e.status_after not in _DONE for e in t.events
-            )
+            reopened += bool(log.reopens)
     return Figure("reopen_rate", _ratio(reopened, resolved), "reopened / resolved", resolved)
 
 
 def backlog(tickets: Iterable[Ticket], at: datetime) -> tuple[Figure, Figure]:
     """Tickets open at ``at`` (created, not resolved or closed), and their ages."""
     at = to_utc(at, "at")
+    cutoff = at.timestamp()
     ages = []
     for t in tickets:
         if t.created_at > at:
             continue
-        status = next((e.status_after for e in reversed(t.events) if e.at <= at), Status.NEW)
-        if status not in _DONE:
+        if not Timeline(t, cutoff).done:
             ages.append(at - t.created_at)
     return (
         Figure("backlog", len(ages), "tickets not resolved at the instant", len(ages)),
         Figure("backlog_age", Stats.of(ages), "instant - created, over the backlog", len(ages)),
     )
+
+
+def _first_contact(log: Timeline, rule: FcrRule) -> bool:
+    """Whether a resolved ticket's first resolution meets ``rule``."""
+    first = log.resolves[0]
+    replies = [i for i, at in enumerate(log.agent) if at <= first]
+    if rule is FcrRule.SINGLE_REPLY:
+        return len(replies) == 1
+    if rule is FcrRule.ONE_AGENT:
+        return bool(replies) and len({log.actors[i] for i in replies}) == 1
+    answered = log.first_reply
+    if answered is None:
+        return False
+    return not any(m > answered for m in (*log.customer, *log.reopens))
 
 
 def first_contact_resolution(
@@ -241,22 +277,10 @@ def first_contact_resolution(
     """
     resolved = hits = 0
     for t in tickets:
-        first = next((i for i, e in enumerate(t.events) if e.kind == "resolve"), None)
-        if first is None:
-            continue
-        resolved += 1
-        before = t.events[:first]
-        replies = [e for e in before if e.kind == "agent_reply"]
-        if rule is FcrRule.SINGLE_REPLY:
-            hits += len(replies) == 1
-        elif rule is FcrRule.NO_FOLLOW_UP:
-            answered = next((i for i, e in enumerate(t.events) if e.kind == "agent_reply"), None)
-            later = t.events[answered + 1 :] if answered is not None else ()
-            hits += answered is not None and not any(
-                e.kind in {"customer_reply", "reopen"} for e in later
-            )
-        else:
-            hits += len(replies) >= 1 and len({e.actor for e in replies}) == 1
+        log = Timeline(t)
+        if log.resolves:
+            resolved += 1
+            hits += _first_contact(log, rule)
     return Figure("first_contact_resolution", _ratio(hits, resolved), str(rule), resolved)
 
 
@@ -306,17 +330,16 @@ def _calls(tickets: Iterable[Ticket]) -> tuple[list[timedelta], list[timedelta]]
     A call is a phone ticket, answered at its first agent reply, abandoned when
     resolved before one.
     """
-    answered, abandoned = [], []
+    answered: list[timedelta] = []
+    abandoned: list[timedelta] = []
     for t in tickets:
         if t.channel is not Channel.PHONE:
             continue
-        for e in t.events:
-            if e.kind == "agent_reply":
-                answered.append(e.at - t.created_at)
-                break
-            if e.kind == "resolve":
-                abandoned.append(e.at - t.created_at)
-                break
+        log = Timeline(t)
+        start, stop = log.first_response()
+        if stop is not None:
+            waits = answered if stop == log.first_reply else abandoned
+            waits.append(timedelta(seconds=stop - start))
     return answered, abandoned
 
 
@@ -485,7 +508,8 @@ def kpi_report(
     tickets: Iterable[Ticket],
     *,
     now: datetime,
-    policy: SlaPolicy | None = None,
+    policy: SlaPolicy | PolicySelector | None = None,
+    directory: CustomerDirectory | None = None,
     by: Grouping | None = None,
     timezone: str = "UTC",
     calendar: BusinessCalendar | None = None,
@@ -497,6 +521,10 @@ def kpi_report(
     short_abandon: timedelta | None = None,
 ) -> KpiReport:
     """Every KPI, per group (``by``), at ``now``; durations in working time with ``calendar``.
+
+    ``policy`` (an :class:`~carekit.SlaPolicy` or a :class:`~carekit.PolicySelector`,
+    as the desk takes) grades SLA achievement; with a selector each ticket is
+    graded against the policy chosen for it, its customer read from ``directory``.
 
     CSAT and NPS come from ``answers`` (``csat_rated`` / ``nps_answered`` events
     whose data carries ``score`` and, for grouping, ``ticket_id``).
@@ -541,7 +569,7 @@ def kpi_report(
             first_contact_resolution(members, fcr),
             reopen_rate(members),
             *backlog(members, now),
-            *(sla_achievement(members, policy, now) if policy else ()),
+            *(sla_achievement(members, policy, now, directory=directory) if policy else ()),
             csat(scores(mine, "csat_rated"), csat_scale),
             nps(scores(mine, "nps_answered")),
             call_service_level(members, call_threshold, call_formula, short_abandon=short_abandon),

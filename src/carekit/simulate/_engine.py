@@ -37,7 +37,7 @@ from carekit._escalation import (
     Notify,
     RaisePriority,
 )
-from carekit._model import Channel, Customer, Ticket
+from carekit._model import Channel, Customer, Role, Ticket
 from carekit._selector import PolicySelector
 from carekit._sla import SlaPolicy
 from carekit._sla_report import Metric
@@ -242,7 +242,9 @@ class _Run:  # one simulation run; all mutable state lives here
                 continue  # hung up while waiting
             self.waiting.discard(ticket_id)
             self.busy += 1
-            ticket = self.desk.apply(ticket_id, "agent_reply", actor=f"agent-{self.busy}")
+            ticket = self.desk.apply(
+                ticket_id, self.trigger(Role.AGENT_REPLY), actor=f"agent-{self.busy}"
+            )
             mean = self.model.handle_time[ticket.channel].total_seconds()
             self.at(t + self.rng.expovariate(1 / mean), "done", ticket_id)
 
@@ -258,35 +260,44 @@ class _Run:  # one simulation run; all mutable state lives here
         ):
             self.resolve(t, ticket)
         elif r < model.p_resolve + model.p_pending:
-            self.desk.apply(ticket_id, "wait_on_customer")
+            self.desk.apply(ticket_id, self.trigger(Role.WAIT_ON_CUSTOMER))
             self.at(
                 t + self.rng.expovariate(1 / model.customer_delay.total_seconds()),
-                "customer_reply",
-                ticket_id,
+                "back",
+                (ticket_id, Role.CUSTOMER_MESSAGE),
             )
         elif r < model.p_resolve + model.p_pending + model.p_hold:
-            self.desk.apply(ticket_id, "hold")
+            self.desk.apply(ticket_id, self.trigger(Role.HOLD))
             self.at(
-                t + self.rng.expovariate(1 / model.hold_time.total_seconds()), "resume", ticket_id
+                t + self.rng.expovariate(1 / model.hold_time.total_seconds()),
+                "back",
+                (ticket_id, Role.RESUME),
             )
         else:
             self.enqueue(ticket_id, ticket.channel)
 
     def resolve(self, t: float, ticket: Ticket) -> None:
-        self.desk.apply(ticket.id, "resolve")
+        self.desk.apply(ticket.id, self.trigger(Role.RESOLUTION))
         data = {"ticket_id": ticket.id}
         self.scheduler.handle(
             CareEvent("ticket_resolved", ticket.customer_id, self.now(), id=ticket.id, data=data)
         )
         if ticket.channel is not Channel.PHONE and self.rng.random() < self.model.p_reopen:
-            self.at(t + self.rng.expovariate(1 / 86_400), "customer_reply", ticket.id)
+            self.at(
+                t + self.rng.expovariate(1 / 86_400), "back", (ticket.id, Role.CUSTOMER_MESSAGE)
+            )
 
-    def back(self, ticket_id: str, trigger: str) -> None:
+    def trigger(self, role: Role) -> str:
+        """The desk's lifecycle trigger that plays ``role``."""
+        return self.desk.lifecycle.trigger_for(role)
+
+    def back(self, ticket_id: str, role: Role) -> None:
         ticket = self.desk.store.get(ticket_id)
+        trigger = self.trigger(role)
         if trigger not in self.desk.lifecycle.allowed(ticket):
             return
         ticket = self.desk.apply(ticket_id, trigger)
-        if trigger == "customer_reply" and ticket.events[-1].status_before == "resolved":
+        if Role.REOPEN in ticket.events[-1].roles:
             self.scheduler.handle(
                 CareEvent("ticket_reopened", ticket.customer_id, self.now(), id=ticket_id)
             )
@@ -295,7 +306,9 @@ class _Run:  # one simulation run; all mutable state lives here
     def hang_up(self, ticket_id: str) -> None:
         if ticket_id in self.waiting:  # still ringing: an abandoned call
             self.waiting.discard(ticket_id)
-            self.desk.apply(ticket_id, "resolve", actor="caller", abandoned=True)
+            self.desk.apply(
+                ticket_id, self.trigger(Role.RESOLUTION), actor="caller", abandoned=True
+            )
 
     def purchase(self) -> None:
         customer = self.rng.choice(self.customers)
@@ -398,8 +411,8 @@ class _Run:  # one simulation run; all mutable state lives here
                 self.arrival(t)
             elif kind == "done":
                 self.done(t, payload)
-            elif kind in {"customer_reply", "resume"}:
-                self.back(payload, kind)
+            elif kind == "back":
+                self.back(*payload)
             elif kind == "hang_up":
                 self.hang_up(payload)
             elif kind == "purchase":

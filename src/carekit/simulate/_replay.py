@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from carekit._escalation import EscalationPolicy
-from carekit._model import Customer
+from carekit._model import Customer, Role
 from carekit._selector import PolicySelector
 from carekit._sla import SlaPolicy
 from carekit.campaigns import CareEvent
@@ -124,7 +124,7 @@ def _apply(run: Any, row: Mapping[str, str], model: DeskModel) -> None:
         )
         return
     ticket = run.desk.apply(ticket_id, event, actor=actor)
-    if event == "resolve":
+    if Role.RESOLUTION in ticket.events[-1].roles:
         run.scheduler.handle(
             CareEvent(
                 "ticket_resolved",

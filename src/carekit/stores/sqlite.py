@@ -9,6 +9,7 @@ and checked when the file is opened.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from carekit._lifecycle import Lifecycle
-from carekit._model import Channel, Ticket, as_status, new_event
+from carekit._model import Channel, Role, Ticket, as_status, new_event
 from carekit._time import to_utc
 from carekit.campaigns._planning import SentTouch, Touch
 from carekit.exceptions import ConcurrentUpdate, SchemaError, TicketNotFound
@@ -24,7 +25,7 @@ from carekit.stores._codec import dumps, loads
 
 __all__ = ["SCHEMA_VERSION", "SqliteJobStore", "SqliteTicketStore", "open_database"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS carekit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tickets (
@@ -65,6 +66,7 @@ CREATE TABLE IF NOT EXISTS ticket_events (
     status_before TEXT NOT NULL,
     status_after TEXT NOT NULL,
     data TEXT NOT NULL,
+    roles TEXT,
     PRIMARY KEY (ticket_id, seq)
 ) WITHOUT ROWID;
 """
@@ -88,6 +90,8 @@ def open_database(path: str | Path) -> sqlite3.Connection:
         found = int(row[0]) if row else 0
         if found > SCHEMA_VERSION:
             raise SchemaError(str(path), found, SCHEMA_VERSION)
+        if 0 < found < 2:  # version 2 records each event's roles
+            db.execute("ALTER TABLE ticket_events ADD COLUMN roles TEXT")
         if found < SCHEMA_VERSION:  # 0: a new file; later versions migrate step by step here
             db.execute(
                 "INSERT OR REPLACE INTO carekit_meta VALUES ('schema_version', ?)",
@@ -122,12 +126,13 @@ class SqliteTicketStore:
     def get(self, ticket_id: str) -> Ticket:
         """Load the ticket by replaying its events, or raise :class:`~carekit.TicketNotFound`."""
         rows = self._db.execute(
-            "SELECT kind, at, actor, status_before, status_after, data FROM ticket_events "
+            "SELECT kind, at, actor, status_before, status_after, data, roles FROM ticket_events "
             "WHERE ticket_id = ? ORDER BY seq",
             (ticket_id,),
         ).fetchall()
         if not rows:
             raise TicketNotFound(ticket_id)
+        roles_for = self.lifecycle.roles_for
         events = [
             new_event(
                 kind,
@@ -136,8 +141,9 @@ class SqliteTicketStore:
                 as_status(before),
                 as_status(after),
                 MappingProxyType(loads(data)),
+                _roles(roles) if roles is not None else roles_for(kind, before, after),
             )
-            for kind, at, actor, before, after, data in rows
+            for kind, at, actor, before, after, data, roles in rows
         ]
         return self.lifecycle.replay(ticket_id, events)
 
@@ -154,7 +160,7 @@ class SqliteTicketStore:
             actual = row[0] if row else 0
             if actual != expected_version or ticket.version < actual:
                 raise ConcurrentUpdate(ticket.id, expected_version, actual)
-            db.executemany("INSERT INTO ticket_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", new)
+            db.executemany("INSERT INTO ticket_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", new)
             db.execute(
                 "INSERT INTO tickets (id, version, next_due_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET version = excluded.version, "
@@ -183,7 +189,7 @@ class SqliteTicketStore:
         db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany("INSERT INTO tickets (id, version, next_due_at) VALUES (?, ?, ?)", heads)
-            db.executemany("INSERT INTO ticket_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            db.executemany("INSERT INTO ticket_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             db.execute("COMMIT")
         except sqlite3.IntegrityError as exc:
             db.execute("ROLLBACK")
@@ -223,9 +229,15 @@ def _rows(ticket: Ticket, first: int) -> list[tuple[object, ...]]:
             str(e.status_before),
             str(e.status_after),
             dumps(e.data),
+            ",".join(sorted(e.roles)),
         )
         for seq, e in enumerate(ticket.events[first:], start=first)
     ]
+
+
+@functools.cache
+def _roles(text: str) -> frozenset[Role]:
+    return frozenset(Role(r) for r in text.split(",") if r)
 
 
 _JOB_COLUMNS = (

@@ -1,0 +1,298 @@
+"""The one fold over a ticket's events that the SLA engine and the KPIs share.
+
+Theory of operation
+-------------------
+A :class:`Timeline` reads a ticket's log once, in order, up to an instant
+(``now``), and keeps what every downstream reader needs as epoch seconds:
+the statuses it went through, the agent replies (with who gave them), the
+customer messages, the resolutions and reopenings, and the priority and
+channel changes. It reads each event's *roles* (stamped by the lifecycle's
+trigger table), never trigger names, so a host's own trigger with the
+``AGENT_REPLY`` role stops a first-response clock and counts as a first
+response in the KPIs alike.
+
+From those marks it derives the cycles of the response metrics: a
+first response (creation to the first agent reply, or to a resolution before
+any reply), next responses (a customer message after the first reply, to the
+next agent reply or resolution) and periodic updates (from each agent reply or
+reopening while unresolved, to the next agent reply or resolution). The SLA
+engine measures those cycles against targets; the KPIs report the same
+instants, so the two can never disagree about when a ticket was first
+answered, resolved or reopened.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from carekit._model import Role, Ticket, as_channel, as_priority, new_ticket
+from carekit._sla_report import Change
+
+__all__ = ["Cycle", "Timeline"]
+
+Cycle = tuple[float, float | None]
+"""A cycle's (start, stop) in epoch seconds; stop is ``None`` while it runs."""
+
+_AGENT = Role.AGENT_REPLY
+_CUSTOMER = Role.CUSTOMER_MESSAGE
+_RESOLUTION = Role.RESOLUTION
+_REOPEN = Role.REOPEN
+_CHANGES = {Role.PRIORITY_CHANGE: "priority", Role.CHANNEL_CHANGE: "channel"}
+
+
+class Timeline:
+    """A ticket's log read once into the marks the metrics need (epoch seconds).
+
+    Args:
+        ticket: the ticket.
+        now: events after this instant (epoch seconds) are ignored.
+    """
+
+    __slots__ = (
+        "_responses",
+        "actors",
+        "agent",
+        "changes",
+        "customer",
+        "done",
+        "done_statuses",
+        "now",
+        "reopens",
+        "resolves",
+        "statuses",
+        "ticket",
+        "visited",
+    )
+
+    def __init__(self, ticket: Ticket, now: float = math.inf) -> None:
+        self.ticket = ticket
+        self.now = now
+        events = ticket.events
+        first = events[0]
+        status = first.status_after
+        statuses = [(first.at.timestamp(), status)]
+        agent: list[float] = []
+        actors: list[str | None] = []
+        customer: list[float] = []
+        resolves: list[float] = []
+        reopens: list[float] = []
+        changes: list[tuple[float, str, object]] = []
+        done = False
+        done_statuses: set[str] = set()
+        for event in events[1:]:
+            t = event.at.timestamp()
+            if t > now:
+                break
+            roles = event.roles
+            after = event.status_after
+            if after != status:
+                statuses.append((t, after))
+                status = after
+            if _RESOLUTION in roles:
+                resolves.append(t)
+                done = True
+            elif _REOPEN in roles:
+                reopens.append(t)
+                done = False
+            if done:
+                done_statuses.add(after)
+            if _AGENT in roles:
+                agent.append(t)
+                actors.append(event.actor)
+            elif _CUSTOMER in roles:
+                customer.append(t)
+            elif not roles.isdisjoint(_CHANGES):
+                field = next(_CHANGES[r] for r in roles if r in _CHANGES)
+                changes.append((t, field, event.data[field]))
+        self.statuses = statuses
+        self.visited = frozenset(s for _, s in statuses)
+        self.agent = agent
+        self.actors = actors
+        self.customer = customer
+        self.resolves = resolves
+        self.reopens = reopens
+        self.changes = changes
+        self.done = done
+        self.done_statuses = frozenset(done_statuses)
+        self._responses: tuple[list[Cycle], list[Cycle]] | None = None
+
+    # -- what happened when -----------------------------------------------------------
+
+    @property
+    def created(self) -> float:
+        """When the ticket was opened."""
+        return self.statuses[0][0]
+
+    @property
+    def first_reply(self) -> float | None:
+        """The first agent reply, if any."""
+        return self.agent[0] if self.agent else None
+
+    def status_at(self, t: float) -> str:
+        """The ticket's status at ``t``."""
+        status = self.statuses[0][1]
+        for at, s in self.statuses:
+            if at > t:
+                break
+            status = s
+        return status
+
+    def done_at(self, t: float) -> bool:
+        """Whether the ticket was resolved (not reopened since) at ``t``."""
+        last_resolve = max((r for r in self.resolves if r <= t), default=None)
+        if last_resolve is None:
+            return False
+        return not any(last_resolve <= r <= t for r in self.reopens)
+
+    def as_of(self, end: float, start: float) -> tuple[Ticket, tuple[Change, ...]]:
+        """The ticket with the priority and channel in force at ``end``, and the changes.
+
+        The changes are those inside [start, end]: (instant, field, old value, new value).
+        """
+        ticket = self.ticket
+        if not self.changes:
+            return ticket, ()
+        first = ticket.events[0].data
+        priority, channel = first["priority"], first["channel"]
+        changes = []
+        for t, field, value in self.changes:
+            if t > end:
+                break
+            old = priority if field == "priority" else channel
+            if field == "priority":
+                priority = as_priority(value)  # type: ignore[arg-type]
+            else:
+                channel = as_channel(value)  # type: ignore[arg-type]
+            if t >= start and old != value:
+                changes.append((t, field, old, value))
+        if priority == ticket.priority and channel == ticket.channel:
+            return ticket, tuple(changes)
+        as_of = new_ticket(
+            ticket.id,
+            channel,
+            priority,
+            ticket.customer_id,
+            ticket.created_at,
+            ticket.status,
+            ticket.assignee,
+            ticket.tags,
+            ticket.events,
+        )
+        return as_of, tuple(changes)
+
+    def split(
+        self, start: float, end: float, paused_in: frozenset[str]
+    ) -> tuple[Sequence[tuple[float, float]], Sequence[tuple[float, float, str]]]:
+        """Counting segments and pauses (start, end, status) of [start, end]."""
+        if paused_in.isdisjoint(self.visited):
+            return ((start, end),), ()
+        segments: list[tuple[float, float]] = []
+        pauses: list[tuple[float, float, str]] = []
+        statuses = self.statuses
+        last = len(statuses) - 1
+        for i, (t, status) in enumerate(statuses):
+            a = t if t > start else start
+            b = statuses[i + 1][0] if i < last else end
+            if b > end:  # noqa: PLR1730 - a plain branch is cheaper than min() here
+                b = end
+            if b <= a:
+                continue
+            if status in paused_in:
+                if pauses and pauses[-1][1] == a and pauses[-1][2] == status:
+                    pauses[-1] = (pauses[-1][0], b, status)
+                else:
+                    pauses.append((a, b, status))
+            elif segments and segments[-1][1] == a:
+                segments[-1] = (segments[-1][0], b)
+            else:
+                segments.append((a, b))
+        return segments, pauses
+
+    # -- cycles -------------------------------------------------------------------------
+
+    def first_response(self) -> Cycle:
+        """Creation to the first agent reply, or to a resolution before any reply."""
+        stops = [*self.agent[:1], *self.resolves[:1]]
+        return (self.created, min(stops) if stops else None)
+
+    def resolution(self, *, restart: bool) -> list[Cycle]:
+        """Resolution cycles: one that resumes after reopenings, or one per reopening."""
+        if restart:
+            return [
+                (s, next((r for r in self.resolves if r >= s), None))
+                for s in (self.created, *self.reopens)
+            ]
+        return [(self.created, self.resolves[-1] if self.done and self.resolves else None)]
+
+    def next_responses(self) -> list[Cycle]:
+        """Customer message (after the first reply) to the next agent reply or resolution."""
+        return self._walk()[0]
+
+    def periodic_updates(self) -> list[Cycle]:
+        """From each agent reply or reopening while unresolved to the next reply or resolution."""
+        return self._walk()[1]
+
+    def _walk(self) -> tuple[list[Cycle], list[Cycle]]:
+        if self._responses is None:
+            self._responses = _ResponseWalk().run(
+                self.agent, self.customer, self.resolves, self.reopens
+            )
+        return self._responses
+
+
+class _ResponseWalk:
+    """NEXT_RESPONSE and PERIODIC_UPDATE cycles, in one walk over the merged marks."""
+
+    __slots__ = ("nr", "nr_start", "pu", "pu_start", "replied", "resolved")
+
+    def __init__(self) -> None:
+        self.nr: list[Cycle] = []
+        self.pu: list[Cycle] = []
+        self.nr_start: float | None = None
+        self.pu_start: float | None = None
+        self.replied = False
+        self.resolved = False
+
+    def run(
+        self, agent: list[float], customer: list[float], resolves: list[float], reopens: list[float]
+    ) -> tuple[list[Cycle], list[Cycle]]:
+        marks = [(t, 0) for t in agent]
+        marks += [(t, 1) for t in customer]
+        marks += [(t, 2) for t in resolves]
+        marks += [(t, 3) for t in reopens]
+        marks.sort()
+        steps = (self._agent, self._customer, self._resolved, self._reopened)
+        for t, what in marks:
+            steps[what](t)
+        if self.nr_start is not None:
+            self.nr.append((self.nr_start, None))
+        if self.pu_start is not None:
+            self.pu.append((self.pu_start, None))
+        return self.nr, self.pu
+
+    def _stop(self, t: float) -> None:
+        if self.nr_start is not None:
+            self.nr.append((self.nr_start, t))
+            self.nr_start = None
+        if self.pu_start is not None:
+            self.pu.append((self.pu_start, t))
+            self.pu_start = None
+
+    def _agent(self, t: float) -> None:  # answers the customer, and is an update
+        self._stop(t)
+        self.pu_start = None if self.resolved else t
+        self.replied = True
+
+    def _customer(self, t: float) -> None:  # waits for the next response
+        if self.replied and self.nr_start is None:
+            self.nr_start = t
+
+    def _resolved(self, t: float) -> None:  # nothing is owed any more
+        self.resolved = True
+        self._stop(t)
+
+    def _reopened(self, t: float) -> None:  # updates are owed again
+        self.resolved = False
+        if self.pu_start is None:
+            self.pu_start = t
