@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -9,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from carekit import Lifecycle, Priority, Ticket
+from carekit import Lifecycle, Priority, Role, Ticket
 from carekit.exceptions import ConcurrentUpdate, InvalidValue, SchemaError, TicketNotFound
 from carekit.i18n import Money
 from carekit.protocols import TicketStore
@@ -120,6 +122,34 @@ def test_due_index(store: TicketStore) -> None:
     assert ["T-0", "T-3", "T-1"] == store.due(T0 + timedelta(hours=6))
 
 
+def test_data_shaped_like_the_codecs_tags_round_trips(store: TicketStore) -> None:
+    """Host data with keys of its own starting with $ reads back as it was given."""
+    shaped = {
+        "form": {"$c": "fax"},
+        "pair": {"$t": [1, 2]},
+        "nested": [{"$o": {"$p": 1}}, {"a": "$c"}],
+        "wait": timedelta(days=3, seconds=7, microseconds=1),
+        "long": timedelta(days=999_999, microseconds=999_999),
+    }
+    ticket = Ticket.open("T-9", channel="web", customer_id="c", at=T0, **shaped)
+    store.save(ticket, expected_version=0)
+    loaded = store.get("T-9").events[0].data
+    assert shaped == {k: loaded[k] for k in shaped}
+    assert dict is type(loaded["form"])
+
+
+class Colour(enum.StrEnum):
+    RED = "red"
+
+
+def test_a_str_subclass_is_refused_rather_than_changed(tmp_path: Path) -> None:
+    """A value the codec would read back as another type is refused at save."""
+    store = SqliteTicketStore(tmp_path / "d.sqlite3")
+    t = Ticket.open("T-1", channel="chat", customer_id="c", at=T0, colour=Colour.RED)
+    with pytest.raises(InvalidValue, match="event data"):
+        store.save(t, expected_version=0)
+
+
 def test_bad_event_data_is_refused_before_writing(tmp_path: Path) -> None:
     """Data the store cannot keep is a typed error, and the store is unchanged."""
     store = SqliteTicketStore(tmp_path / "d.sqlite3")
@@ -176,3 +206,35 @@ def test_sqlite_bulk_load_refuses_taken_ids(tmp_path: Path) -> None:
         store.load([(worked("T-0"), None), (worked("T-1"), None)])
     with pytest.raises(TicketNotFound):
         store.get("T-0")
+
+
+def test_sqlite_migrates_a_version_1_file(tmp_path: Path) -> None:
+    """A file written before events kept their roles opens, and its events get them."""
+    path = tmp_path / "v1.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(
+        """
+        CREATE TABLE carekit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        INSERT INTO carekit_meta VALUES ('schema_version', '1');
+        CREATE TABLE tickets (id TEXT PRIMARY KEY, version INTEGER NOT NULL, next_due_at REAL);
+        CREATE TABLE ticket_events (
+            ticket_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,
+            actor TEXT, status_before TEXT NOT NULL, status_after TEXT NOT NULL,
+            data TEXT NOT NULL, PRIMARY KEY (ticket_id, seq)) WITHOUT ROWID;
+        INSERT INTO tickets VALUES ('T-1', 3, NULL);
+        INSERT INTO ticket_events VALUES
+            ('T-1', 0, 'created', '2026-03-02T09:00:00+00:00', NULL, 'new', 'new',
+             '{"channel":{"$c":"email"},"customer_id":"c","priority":{"$p":2},"tags":{"$t":[]}}'),
+            ('T-1', 1, 'resolve', '2026-03-02T10:00:00+00:00', NULL, 'new', 'resolved', '{}'),
+            ('T-1', 2, 'customer_reply', '2026-03-02T11:00:00+00:00', NULL, 'resolved', 'open',
+             '{}');
+        """
+    )
+    db.close()
+    store = SqliteTicketStore(path)
+    ticket = store.get("T-1")
+    assert [{Role.CREATED}, {Role.RESOLUTION}, {Role.CUSTOMER_MESSAGE, Role.REOPEN}] == [
+        set(e.roles) for e in ticket.events
+    ]
+    version = store._db.execute("SELECT value FROM carekit_meta").fetchone()[0]
+    assert str(SCHEMA_VERSION) == version

@@ -229,7 +229,7 @@ class Desk:
             actor=_DESK_ACTOR,
             key=decision.key,
             level=decision.level,
-            metric=decision.metric,
+            metric=str(decision.metric),
             cycle=decision.cycle,
         )
 

@@ -314,35 +314,17 @@ class Lifecycle:
         states = tuple(_plain(s) for s in cls.states())
         rows = _merge(cls.triggers(), cls.__name__)
         done = frozenset(_plain(s) for s in cls.done_states())
-        live = [s for s in states if s not in {_plain(f) for f in cls.final_states()}]
-        specs = [_spec(row, move, live) for row in rows.values() for move in row.moves]
-        # transitions validates the states and moves (and treats Enum members as names:
-        # it gets plain strings); its compiled events become our table.
-        machine = Machine(
-            model=None,
-            states=list(states),
-            transitions=specs,
-            initial=_plain(cls.initial),
-            auto_transitions=False,
-        )
-        table = {
-            (source, trigger): tuple(_edge(rows[trigger], source, t, done) for t in edges)
-            for trigger, event in machine.events.items()
-            for source, edges in event.transitions.items()
-        }
+        final = {_plain(f) for f in cls.final_states()}
+        table = _table(rows, states, [s for s in states if s not in final], cls.initial, done)
         cls._check_guards(table)
-        triggers = tuple(machine.events)
-        by_role: dict[Role, str] = {}
-        for row in rows.values():
-            if row.role is not None:
-                by_role.setdefault(row.role, row.name)
+        triggers = tuple(rows)
         return _Graph(
             states=tuple(_as_state(s) for s in states),
             rows=MappingProxyType(rows),
             table=table,
             direct={k: v[0] for k, v in table.items() if len(v) == 1 and not v[0].guarded},
             by_state={s: tuple(t for t in triggers if (s, t) in table) for s in states},
-            by_role=MappingProxyType(by_role),
+            by_role=MappingProxyType(_by_role(rows.values())),
             done=frozenset(_as_state(s) for s in done),
         )
 
@@ -542,6 +524,42 @@ def _describe(move: Move) -> str:
     source = "any but final" if move.source == (NOT_FINAL,) else ", ".join(map(str, move.source))
     guards = [*move.conditions, *(f"not {u}" for u in move.unless)]
     return f"{source} → {move.dest}" + (f" (if {', '.join(guards)})" if guards else "")
+
+
+def _by_role(rows: Iterable[TriggerSpec]) -> dict[Role, str]:
+    """The first trigger declaring each role."""
+    by_role: dict[Role, str] = {}
+    for row in rows:
+        if row.role is not None:
+            by_role.setdefault(row.role, row.name)
+    return by_role
+
+
+def _table(
+    rows: Mapping[str, TriggerSpec],
+    states: Sequence[str],
+    live: Sequence[str],
+    initial: str,
+    done: frozenset[str],
+) -> dict[tuple[str, str], tuple[_Edge, ...]]:
+    """``(status, trigger) -> edges``, through ``transitions``.
+
+    ``transitions`` validates the states and moves (it treats Enum members as
+    names, so it gets plain strings); its compiled events become the table.
+    """
+    specs = [_spec(row, move, live) for row in rows.values() for move in row.moves]
+    machine = Machine(
+        model=None,
+        states=list(states),
+        transitions=specs,
+        initial=_plain(initial),
+        auto_transitions=False,
+    )
+    return {
+        (source, trigger): tuple(_edge(rows[trigger], source, t, done) for t in edges)
+        for trigger, event in machine.events.items()
+        for source, edges in event.transitions.items()
+    }
 
 
 def _spec(row: TriggerSpec, move: Move, live: Sequence[str]) -> dict[str, Any]:

@@ -218,11 +218,10 @@ class Timeline:
 
     def resolution(self, *, restart: bool) -> list[Cycle]:
         """Resolution cycles: one that resumes after reopenings, or one per reopening."""
-        if restart:
-            return [
-                (s, next((r for r in self.resolves if r >= s), None))
-                for s in (self.created, *self.reopens)
-            ]
+        if restart:  # resolutions and reopenings alternate: cycle k ends at resolution k
+            starts = (self.created, *self.reopens)
+            ends = self.resolves
+            return [(s, ends[k] if k < len(ends) else None) for k, s in enumerate(starts)]
         return [(self.created, self.resolves[-1] if self.done and self.resolves else None)]
 
     def next_responses(self) -> list[Cycle]:

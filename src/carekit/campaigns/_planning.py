@@ -398,7 +398,7 @@ _FALLBACK = (
 )
 
 
-def decide_touch(  # noqa: PLR0911 - one return per outcome, in the order they are checked
+def decide_touch(
     campaign: Campaign,
     touch: Touch,
     customer: Customer | None,
@@ -427,17 +427,38 @@ def decide_touch(  # noqa: PLR0911 - one return per outcome, in the order they a
     wanted = touch.channel or customer.preferred_channel or Channel.EMAIL
     if touch.transactional:  # service messages: no marketing consent, no cap
         return Send(wanted)
-    reason = ""
-    if not customer.consents_to(wanted):
-        fallback = next(
-            (c for c in (customer.preferred_channel, *_FALLBACK) if c and customer.consents_to(c)),
-            None,
-        )
-        if fallback is None:
-            return Suppress(f"no consent on {wanted} nor on any other channel")
-        reason = f"no consent on {wanted}: fell back to {fallback}"
-        wanted = fallback
-    for cap in (*((campaign.cap,) if campaign.cap else ()), *caps):
+    channel = _consented_channel(wanted, customer)
+    if isinstance(channel, Suppress):
+        return channel
+    capped = _capped(campaign, touch, sent, (*((campaign.cap,) if campaign.cap else ()), *caps),
+                     now=now, timezone=timezone)  # fmt: skip
+    return capped or channel
+
+
+def _consented_channel(wanted: Channel, customer: Customer) -> Send | Suppress:
+    """``wanted`` if the customer agreed to it, else the first consented fallback, with why."""
+    if customer.consents_to(wanted):
+        return Send(wanted)
+    fallback = next(
+        (c for c in (customer.preferred_channel, *_FALLBACK) if c and customer.consents_to(c)),
+        None,
+    )
+    if fallback is None:
+        return Suppress(f"no consent on {wanted} nor on any other channel")
+    return Send(fallback, f"no consent on {wanted}: fell back to {fallback}")
+
+
+def _capped(
+    campaign: Campaign,
+    touch: Touch,
+    sent: Sequence[SentTouch],
+    caps: Iterable[Cap],
+    *,
+    now: datetime,
+    timezone: str,
+) -> Defer | Suppress | None:
+    """The first cap of the touch's group that is full: drop, or defer until it frees up."""
+    for cap in caps:
         if cap.group != touch.group:
             continue
         window_start = now - cap.period
@@ -452,4 +473,4 @@ def decide_touch(  # noqa: PLR0911 - one return per outcome, in the order they a
                 return Suppress(why)
             free_at = recent[len(recent) - cap.limit] + cap.period
             return Defer(campaign.window.next_open(free_at, timezone), why)
-    return Send(wanted, reason)
+    return None

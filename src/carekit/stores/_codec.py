@@ -1,12 +1,15 @@
 """Event data to JSON and back, keeping the types carekit puts in it.
 
 Plain JSON would turn a tuple into a list and a Priority into a number, and a
-ticket read back would not equal the one saved. Values are tagged instead:
-``{"$t": [...]}`` a tuple, ``{"$p": 3}`` a Priority, ``{"$c": "email"}`` a
-Channel, ``{"$s": "open"}`` a Status, ``{"$dt": "..."}`` an aware datetime,
-``{"$d": "..."}`` a date, ``{"$td": seconds}`` a timedelta, ``{"$dec": "..."}``
-a Decimal, ``{"$m": ["50000", "IDR"]}`` a :class:`~carekit.i18n.Money`. Anything
-else that JSON cannot hold is refused with a clear error.
+ticket read back would not equal the one saved. Values are tagged instead, by
+one table (:data:`_TAGS`) that drives both directions: each row names a tag,
+the type it stands for, and how to write and read it (``{"$t": [...]}`` a
+tuple, ``{"$p": 3}`` a Priority, ``{"$dt": "..."}`` an aware datetime, and so
+on). A mapping that has a key starting with ``$`` of its own is written under
+``{"$o": {...}}``, so host data shaped like a tag reads back as the mapping
+it was. JSON's own values (``None``, ``bool``, ``int``, ``float``, ``str``,
+lists, mappings with string keys) pass as they are; anything else is refused
+with :class:`~carekit.exceptions.InvalidValue` rather than changed.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import attrs
+
 from carekit._model import Channel, Priority, Status
 from carekit.exceptions import InvalidValue
 from carekit.i18n import Money
@@ -24,62 +29,103 @@ from carekit.i18n import Money
 __all__ = ["dumps", "loads"]
 
 
-def _encode(value: Any) -> Any:  # noqa: PLR0911, PLR0912 - one branch per type, flat
-    if value is None or (isinstance(value, bool | str) and not isinstance(value, Channel | Status)):
-        return value
-    if isinstance(value, Priority):
-        return {"$p": int(value)}
-    if isinstance(value, Channel):
-        return {"$c": value.value}
-    if isinstance(value, Status):
-        return {"$s": value.value}
-    if isinstance(value, int | float):
-        return value
-    if isinstance(value, tuple):
-        return {"$t": [_encode(v) for v in value]}
+@attrs.frozen
+class _Tag:
+    tag: str
+    type: type
+    write: Callable[[Any], Any]
+    read: Callable[[Any], Any]
+
+
+def _aware(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise InvalidValue("event data", value, "aware datetimes only")
+    return value.isoformat()
+
+
+def _timedelta(value: timedelta) -> list[int]:
+    return [value.days, value.seconds, value.microseconds]
+
+
+def _read_timedelta(value: Any) -> timedelta:
     if isinstance(value, list):
+        days, seconds, micros = value
+        return timedelta(days=days, seconds=seconds, microseconds=micros)
+    return timedelta(seconds=value)  # written before timedeltas were kept to the microsecond
+
+
+def _money(value: Money) -> list[str]:
+    return [str(value.amount), value.currency]
+
+
+def _read_money(value: list[str]) -> Money:
+    return Money(Decimal(value[0]), value[1])
+
+
+# fmt: off
+_TAGS: tuple[_Tag, ...] = (
+    #    tag     type       write                               read
+    _Tag("$p",   Priority,  int,                                Priority),
+    _Tag("$c",   Channel,   lambda v: v.value,                  Channel),
+    _Tag("$s",   Status,    lambda v: v.value,                  Status),
+    _Tag("$t",   tuple,     lambda v: list(map(_encode, v)),    lambda v: tuple(map(_decode, v))),
+    _Tag("$dt",  datetime,  _aware,                             datetime.fromisoformat),
+    _Tag("$d",   date,      date.isoformat,                     date.fromisoformat),
+    _Tag("$td",  timedelta, _timedelta,                         _read_timedelta),
+    _Tag("$dec", Decimal,   str,                                Decimal),
+    _Tag("$m",   Money,     _money,                             _read_money),
+    _Tag("$o",   dict,      lambda v: {k: _encode(x) for k, x in v.items()},
+                            lambda v: {k: _decode(x) for k, x in v.items()}),
+)
+# fmt: on
+_BY_TYPE = {t.type: t for t in _TAGS}
+_BY_TAG = {t.tag: t for t in _TAGS}
+_PLAIN = frozenset({type(None), bool, int, float, str})
+_SUBCLASSED = (datetime, date)  # pendulum's DateTime and Date are written as what they are
+
+
+def _tag_for(value: Any) -> _Tag | None:
+    tag = _BY_TYPE.get(type(value))
+    if tag is None and isinstance(value, _SUBCLASSED):
+        tag = _BY_TYPE[datetime if isinstance(value, datetime) else date]
+    return tag
+
+
+def _encode(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is list:
         return [_encode(v) for v in value]
     if isinstance(value, Mapping):
-        for key in value:
-            if not isinstance(key, str):
-                raise InvalidValue("event data", key, "string keys only")
-        return {k: _encode(v) for k, v in value.items()}
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise InvalidValue("event data", value, "aware datetimes only")
-        return {"$dt": value.isoformat()}
-    if isinstance(value, date):
-        return {"$d": value.isoformat()}
-    if isinstance(value, timedelta):
-        return {"$td": value.total_seconds()}
-    if isinstance(value, Decimal):
-        return {"$dec": str(value)}
-    if isinstance(value, Money):
-        return {"$m": [str(value.amount), value.currency]}
-    raise InvalidValue(
-        "event data", value, "JSON values, tuples, enums, dates, datetimes, timedeltas, Decimals"
-    )
+        return _encode_mapping(value)
+    tag = _tag_for(value)
+    if tag is None:
+        raise InvalidValue(
+            "event data",
+            value,
+            "JSON values, tuples, Priority, Channel, Status, dates, aware datetimes, "
+            "timedeltas, Decimals or Money",
+        )
+    return {tag.tag: tag.write(value)}
 
 
-_TAGS: dict[str, Callable[[Any], Any]] = {
-    "$t": lambda v: tuple(_decode(x) for x in v),
-    "$p": Priority,
-    "$c": Channel,
-    "$s": Status,
-    "$dt": datetime.fromisoformat,
-    "$d": date.fromisoformat,
-    "$td": lambda v: timedelta(seconds=v),
-    "$dec": Decimal,
-    "$m": lambda v: Money(Decimal(v[0]), v[1]),
-}
+def _encode_mapping(value: Mapping[Any, Any]) -> dict[str, Any]:
+    for key in value:
+        if not isinstance(key, str):
+            raise InvalidValue("event data", key, "string keys only")
+    if any(k.startswith("$") for k in value):
+        return {"$o": _BY_TAG["$o"].write(value)}
+    return {k: _encode(v) for k, v in value.items()}
 
 
 def _decode(value: Any) -> Any:
     if isinstance(value, dict):
         if len(value) == 1:
-            ((tag, inner),) = value.items()
-            if tag in _TAGS:
-                return _TAGS[tag](inner)
+            ((key, inner),) = value.items()
+            tag = _BY_TAG.get(key)
+            if tag is not None:
+                return tag.read(inner)
         return {k: _decode(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_decode(v) for v in value]
