@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,7 +125,7 @@ def test_due_index(store: TicketStore) -> None:
 
 def test_data_shaped_like_the_codecs_tags_round_trips(store: TicketStore) -> None:
     """Host data with keys of its own starting with $ reads back as it was given."""
-    shaped = {
+    shaped: dict[str, Any] = {
         "form": {"$c": "fax"},
         "pair": {"$t": [1, 2]},
         "nested": [{"$o": {"$p": 1}}, {"a": "$c"}],
