@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from carekit._clock import SystemClock
 from carekit._escalation import (
@@ -36,7 +36,6 @@ from carekit._selector import PolicySelector
 from carekit._sla import SlaPolicy
 from carekit._sla_report import Metric, SlaReport
 from carekit._time import to_utc
-from carekit.i18n import CatalogRenderer, Message
 from carekit.protocols import (
     Clock,
     CustomerDirectory,
@@ -44,6 +43,9 @@ from carekit.protocols import (
     TemplateRenderer,
     TicketStore,
 )
+
+if TYPE_CHECKING:
+    from carekit.i18n import Message
 
 __all__ = ["Desk"]
 
@@ -160,6 +162,8 @@ class Desk:
             "ticket_id": ticket.id,
             "eta": eta if eta is not None else when,
         }
+        from carekit.i18n import CatalogRenderer  # noqa: PLC0415 - catalogs load at first use
+
         return (renderer or CatalogRenderer(default_locale)).render(
             template,
             locale=(customer.locale if customer else None) or default_locale,

@@ -28,7 +28,6 @@ The file's shape (every table optional)::
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -88,6 +87,8 @@ def loads_policies(text: str) -> PolicySet:
         >>> [(str(k), v.duration) for k, v in policies.policies["calls"].targets.items()]
         [('phone', datetime.timedelta(seconds=30))]
     """
+    import tomllib  # noqa: PLC0415 - the TOML parser loads at first use
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

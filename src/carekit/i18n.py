@@ -13,6 +13,7 @@ then English.
 
 from __future__ import annotations
 
+import gettext
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
@@ -24,12 +25,6 @@ from typing import Any
 
 import attrs
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_datetime as _babel_datetime
-from babel.dates import format_timedelta
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.numbers import format_currency
-from babel.support import NullTranslations, Translations
 
 from carekit._time import zone
 from carekit.exceptions import InvalidValue
@@ -68,6 +63,8 @@ def format_duration_locale(value: timedelta, locale: str) -> str:
         >>> format_duration_locale(timedelta(seconds=30), "en")
         '30 seconds'
     """
+    from babel.dates import format_timedelta  # noqa: PLC0415 - babel's formatters load at first use
+
     return format_timedelta(value, threshold=2, locale=_locale(locale))
 
 
@@ -78,7 +75,9 @@ def format_datetime(value: datetime, locale: str, timezone: str = "UTC") -> str:
     >>> format_datetime(datetime(2026, 3, 2, 2, 0, tzinfo=UTC), "id", "Asia/Jakarta")
     '2 Mar 2026 09.00.00'
     """
-    return _babel_datetime(value, "medium", tzinfo=zone(timezone), locale=_locale(locale))
+    from babel.dates import format_datetime  # noqa: PLC0415 - babel's formatters load at first use
+
+    return format_datetime(value, "medium", tzinfo=zone(timezone), locale=_locale(locale))
 
 
 def format_money(value: Money, locale: str) -> str:
@@ -91,6 +90,8 @@ def format_money(value: Money, locale: str) -> str:
     pattern = loc.currency_formats["standard"].pattern
     if value.amount == value.amount.to_integral_value():
         pattern = re.sub(r"\.0+", "", pattern)
+    from babel.numbers import format_currency  # noqa: PLC0415 - loads at first use
+
     return format_currency(
         value.amount, value.currency, format=pattern, locale=loc, currency_digits=False
     )
@@ -233,7 +234,7 @@ class CatalogRenderer:
         except KeyError:
             raise InvalidValue("template", template, f"one of {sorted(self.templates)}") from None
         language = self.language_for(locale)
-        translations = _catalog(self.folders, language) or NullTranslations()
+        translations = _catalog(self.folders, language) or _no_translations()
         values = _SafeFields({k: _format(v, language, timezone) for k, v in fields.items()})
         subject = translations.gettext(source.subject).format_map(values)
         body = translations.gettext(source.body).format_map(values)
@@ -251,7 +252,18 @@ def _format(value: Any, locale: str, timezone: str) -> str:
 
 
 @lru_cache(maxsize=64)
-def _catalog(folders: tuple[Path, ...], language: str) -> Translations | None:
+def _no_translations() -> gettext.NullTranslations:
+    from babel.support import NullTranslations  # noqa: PLC0415 - catalogs load at first use
+
+    return NullTranslations()
+
+
+def _catalog(folders: tuple[Path, ...], language: str) -> gettext.NullTranslations | None:
+
+    from babel.messages.mofile import write_mo  # noqa: PLC0415
+    from babel.messages.pofile import read_po  # noqa: PLC0415
+    from babel.support import Translations  # noqa: PLC0415
+
     """The language's catalog compiled in memory from its ``.po`` file, or ``None``."""
     for folder in folders:
         po = folder / language / "LC_MESSAGES" / f"{_DOMAIN}.po"
