@@ -8,7 +8,16 @@ from typing import Any
 
 import pytest
 
-from carekit import BusinessCalendar, Lifecycle, SlaPolicy, Ticket
+from carekit import (
+    BusinessCalendar,
+    Customer,
+    Lifecycle,
+    Metric,
+    PolicyRule,
+    PolicySelector,
+    SlaPolicy,
+    Ticket,
+)
 from carekit.campaigns import CareEvent
 from carekit.exceptions import InvalidValue
 from carekit.kpis import (
@@ -31,6 +40,7 @@ from carekit.kpis import (
     resolution_times,
     sla_achievement,
 )
+from carekit.testing import InMemoryDirectory
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 L = Lifecycle()
@@ -239,3 +249,25 @@ def test_report_as_data_and_as_localised_text() -> None:
     assert "3 hours" in english
     assert "100,0%" in indonesian
     assert "3 jam" in indonesian
+
+
+def test_kpi_report_grades_each_ticket_against_the_policy_a_selector_chose() -> None:
+    """The PolicySelector the desk takes works here too: VIP tickets meet the VIP policy."""
+    vip = SlaPolicy("vip", {Metric.FIRST_RESPONSE: 30 * M})
+    standard = SlaPolicy("standard", {Metric.FIRST_RESPONSE: 2 * H})
+    selector = PolicySelector(
+        [PolicyRule("vip", lambda t, c: c is not None and c.tier == "vip", vip)], standard
+    )
+    answered_in_an_hour = [
+        Ticket.open(tid, channel="email", customer_id=tid, at=T0) for tid in ("vip-1", "std-1")
+    ]
+    tickets = [L.apply(t, "agent_reply", at=T0 + H) for t in answered_in_an_hour]
+    directory = InMemoryDirectory([Customer("vip-1", tier="vip"), Customer("std-1")])
+    report = kpi_report(tickets, now=T0 + 3 * H, policy=selector, directory=directory, by=None)
+    figures = {f["name"]: f for f in report.to_dict()["groups"]["all"]}
+    assert (0.5, 2) == (
+        figures["sla_first_response"]["value"],
+        figures["sla_first_response"]["count"],
+    )
+    no_directory = kpi_report(tickets, now=T0 + 3 * H, policy=selector, by=None)
+    assert 1.0 == {f.name: f.value for f in no_directory.groups["all"]}["sla_first_response"]

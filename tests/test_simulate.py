@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import attrs
 import pytest
 
-from carekit import Status
+from carekit import Metric, SlaPolicy, Status
 from carekit._cli import main
 from carekit.exceptions import InvalidValue
+from carekit.kpis import kpi_report
 from carekit.simulate import (
     DeskModel,
     Shift,
     compare,
     compare_table,
+    kpis,
     render_html,
     render_text,
     replay_csv,
@@ -197,3 +199,21 @@ def test_zero_days_is_a_typed_error() -> None:
     """A run needs at least a day."""
     with pytest.raises(InvalidValue, match="days"):
         simulate(SMALL, days=0)
+
+
+def _first_response(report: object) -> float | None:
+    figures = report.to_dict()["groups"]["all"]  # type: ignore[attr-defined]
+    return next((f["value"] for f in figures if f["name"] == "sla_first_response"), None)
+
+
+def test_each_run_is_graded_against_the_policy_it_ran() -> None:
+    """A run under a strict policy reports its own achievement, not the shipped default's."""
+    strict = SlaPolicy("strict", {Metric.FIRST_RESPONSE: timedelta(seconds=5)})
+    result = simulate(SMALL, days=1, seed=4, policies=strict)
+    own = _first_response(kpis(result, by=None))
+    assert own == _first_response(kpi_report(result.tickets, now=result.end, policy=strict))
+    assert own != _first_response(kpis(result, SlaPolicy.default(), by=None))
+    comparison = compare(SMALL, {"default": {}, "strict": {"policies": strict}}, days=1, seed=4)
+    graded = {name: _first_response(kpis(run, by=None)) for name, run in comparison.results.items()}
+    assert graded["default"] != graded["strict"]
+    assert own == graded["strict"]

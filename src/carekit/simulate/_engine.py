@@ -90,6 +90,10 @@ class SimulationResult:
     answers: tuple[CareEvent, ...]
     queue_by_hour: tuple[float, ...]
     agents: int
+    selector: PolicySelector = attrs.field(eq=False, repr=False)
+    """The policies the run was graded under (the desk's own)."""
+    customers: tuple[Customer, ...] = attrs.field(eq=False, repr=False)
+    """The run's customers, for policy rules that look at them."""
 
     @property
     def escalation_total(self) -> int:
@@ -391,6 +395,8 @@ class _Run:  # one simulation run; all mutable state lives here
             answers=tuple(self.answers),
             queue_by_hour=tuple(sum(v) / len(v) if v else 0.0 for v in samples),
             agents=max(self.model.agents_at(h) for h in range(24)),
+            selector=self.desk.selector,
+            customers=tuple(self.customers),
         )
 
     def run(self, days: int, progress: Callable[[str], None] | None) -> None:

@@ -15,37 +15,53 @@ import attrs
 
 from carekit._duration import format_duration
 from carekit._model import Channel
+from carekit._selector import PolicySelector
 from carekit._sla import SlaPolicy
 from carekit._sla_report import Metric
 from carekit._time import zone
 from carekit.kpis import KpiReport, first_response_times, kpi_report
 from carekit.simulate._engine import SimulationResult
+from carekit.testing import InMemoryDirectory
 
 __all__ = ["Comparison", "compare_table", "kpis", "render_html", "render_text", "sla_by_hour"]
 
 
 def kpis(
-    result: SimulationResult, policy: SlaPolicy | None = None, by: str | None = "channel"
+    result: SimulationResult,
+    policy: SlaPolicy | PolicySelector | None = None,
+    by: str | None = "channel",
 ) -> KpiReport:
-    """The KPI report of a run, per channel by default."""
+    """The KPI report of a run, per channel by default.
+
+    SLA achievement is graded against the policies the run used (its desk's
+    selector, rules and customers included), unless ``policy`` says otherwise.
+    """
     return kpi_report(
         result.tickets,
         now=result.end,
-        policy=policy or SlaPolicy.default(),
+        policy=policy or result.selector,
+        directory=InMemoryDirectory(result.customers),
         by=by,
         timezone=result.model.timezone,
         answers=result.answers,
     )
 
 
-def sla_by_hour(result: SimulationResult, policy: SlaPolicy | None = None) -> list[float | None]:
-    """First-response SLA achievement by the hour of the day tickets arrived (desk's zone)."""
-    policy = policy or SlaPolicy.default()
+def sla_by_hour(
+    result: SimulationResult, policy: SlaPolicy | PolicySelector | None = None
+) -> list[float | None]:
+    """First-response SLA achievement by the hour of the day tickets arrived (desk's zone).
+
+    Graded against the run's own policies unless ``policy`` says otherwise.
+    """
+    selector = _selector(policy or result.selector)
+    customers = {c.id: c for c in result.customers}
     tz = zone(result.model.timezone)
     met: Counter[int] = Counter()
     total: Counter[int] = Counter()
     for t in result.tickets:
-        report = policy.evaluate(t, now=result.end)
+        chosen = selector.select(t, customers.get(t.customer_id))
+        report = chosen.evaluate(t, now=result.end)
         if Metric.FIRST_RESPONSE not in report:
             continue
         clock = report[Metric.FIRST_RESPONSE]
@@ -57,6 +73,10 @@ def sla_by_hour(result: SimulationResult, policy: SlaPolicy | None = None) -> li
     return [met[h] / total[h] if total[h] else None for h in range(24)]
 
 
+def _selector(policy: SlaPolicy | PolicySelector) -> PolicySelector:
+    return policy if isinstance(policy, PolicySelector) else PolicySelector([], policy)
+
+
 def _dict_lines(title: str, counts: Mapping[str, int]) -> list[str]:
     lines = [title]
     lines.extend(f"  {k:<60} {v:>6}" for k, v in counts.items())
@@ -66,7 +86,7 @@ def _dict_lines(title: str, counts: Mapping[str, int]) -> list[str]:
 
 
 def render_text(
-    result: SimulationResult, locale: str = "en", policy: SlaPolicy | None = None
+    result: SimulationResult, locale: str = "en", policy: SlaPolicy | PolicySelector | None = None
 ) -> str:
     """The terminal report: KPIs, escalations, campaign sends, suppressions and deferrals."""
     local_start = result.start.astimezone(zone(result.model.timezone))
@@ -143,7 +163,7 @@ def _histogram(result: SimulationResult) -> str:
     return "".join(blocks)
 
 
-def render_html(result: SimulationResult, policy: SlaPolicy | None = None) -> str:
+def render_html(result: SimulationResult, policy: SlaPolicy | PolicySelector | None = None) -> str:
     """A self-contained HTML report with charts (inline SVG) and tables."""
     hours = [f"{h:02d}" for h in range(24)]
     report = kpis(result, policy)
@@ -201,7 +221,7 @@ class Comparison:
     results: Mapping[str, SimulationResult]
 
 
-def compare_table(comparison: Comparison, policy: SlaPolicy | None = None) -> str:
+def compare_table(comparison: Comparison, policy: SlaPolicy | PolicySelector | None = None) -> str:
     """SLA achievement, escalations and campaign sends per variant, as a text table."""
     names = list(comparison.results)
     figures: dict[str, dict[str, str]] = {}
