@@ -21,7 +21,7 @@ from carekit import (
     Metric,
     Notify,
 )
-from carekit.campaigns import CampaignScheduler, CareEvent
+from carekit.campaigns import CampaignScheduler
 from carekit.campaigns.recipes import csat_after_resolution
 from carekit.stores.sqlite import SqliteJobStore, SqliteTicketStore
 from carekit.testing import InMemoryDirectory, ManualClock, RecordingHandler, RecordingSender
@@ -58,10 +58,12 @@ def main(folder: Path | None = None) -> dict[str, list[str]]:
 
     desk, care, clock, _, _ = open_all(db, start)
     desk.open("E-1", channel="email", customer_id="siti")
-    desk.open("E-2", channel="email", customer_id="siti", at=start + timedelta(hours=3))
-    desk.apply("E-2", "agent_reply", at=start + timedelta(hours=4))
-    desk.apply("E-2", "resolve", at=start + timedelta(hours=4))
-    care.handle(CareEvent("ticket_resolved", "siti", start + timedelta(hours=4), id="E-2"))
+    clock.set(start + timedelta(hours=3))
+    desk.open("E-2", channel="email", customer_id="siti")
+    clock.set(start + timedelta(hours=4))
+    desk.apply("E-2", "agent_reply")
+    desk.apply("E-2", "resolve")
+    desk.drain_events(care.handle)  # the resolution, saved with the ticket, enrols the survey
     clock.set(start + timedelta(hours=19))
     first_life = [d.key for d in desk.tick()] + list(care.run_due().sent)
     print("before the restart:", *first_life, sep="\n  ")

@@ -267,7 +267,8 @@ def test_restart_on_sqlite_fires_nothing_twice_and_loses_nothing(tmp_path: Path)
     path = tmp_path / "desk.sqlite3"
     desk, clock, handler = make_desk(EMAIL_LADDER, store=SqliteTicketStore(path))
     desk.open("E-1", channel="email", customer_id="c")
-    desk.open("E-2", channel="email", customer_id="c", at=T0 + 10 * H)
+    clock.set(T0 + 10 * H)
+    desk.open("E-2", channel="email", customer_id="c")
     clock.set(T0 + 24 * H)
     first = [d.key for d in desk.tick()]
     assert ["E-1/warn/first_response/1", "E-1/supervisor/first_response/1"] == first

@@ -118,4 +118,7 @@ def test_persistence(tmp_path: Path) -> None:
     result = run_example("persistence.py")["main"](tmp_path)  # type: ignore[operator]
     assert ["E-1/warn/first_response/1"] == result["first"]
     assert [] == result["again"]
-    assert ["E-1/breach/first_response/1", "csat_after_resolution/siti/0/E-2"] == result["second"]
+    assert [
+        "E-1/breach/first_response/1",
+        "csat_after_resolution/siti/0/E-2@20260302T060000",
+    ] == result["second"]

@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from carekit import Lifecycle, Priority, Role, Ticket
-from carekit.exceptions import ConcurrentUpdate, InvalidValue, SchemaError, TicketNotFound
+from carekit.exceptions import (
+    ConcurrentUpdate,
+    InvalidValue,
+    SchemaError,
+    TicketExists,
+    TicketNotFound,
+)
 from carekit.i18n import Money
 from carekit.protocols import TicketStore
 from carekit.stores.memory import InMemoryTicketStore
@@ -94,7 +100,7 @@ def test_stale_save_raises_and_writes_nothing(store: TicketStore) -> None:
 def test_new_ticket_with_a_taken_id_is_refused(store: TicketStore) -> None:
     """expected_version=0 means new: a second ticket with the same id is refused."""
     store.save(Ticket.open("T-1", channel="chat", customer_id="c", at=T0), expected_version=0)
-    with pytest.raises(ConcurrentUpdate):
+    with pytest.raises(TicketExists):
         store.save(Ticket.open("T-1", channel="web", customer_id="d", at=T0), expected_version=0)
     assert "chat" == store.get("T-1").channel
 
@@ -203,7 +209,7 @@ def test_sqlite_bulk_load_refuses_taken_ids(tmp_path: Path) -> None:
     """A bulk load that meets a taken id writes nothing."""
     store = SqliteTicketStore(tmp_path / "b.sqlite3")
     store.save(worked("T-1"), expected_version=0)
-    with pytest.raises(ConcurrentUpdate):
+    with pytest.raises(TicketExists):
         store.load([(worked("T-0"), None), (worked("T-1"), None)])
     with pytest.raises(TicketNotFound):
         store.get("T-0")

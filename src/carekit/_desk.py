@@ -1,41 +1,52 @@
-"""The Desk: the thin shell that loads, applies, saves, ticks and hands decisions over.
+"""The Desk: the thin shell that claims, loads, plans, hands over and saves.
 
-Everything that decides is pure (lifecycle, SLA, escalation); the desk does the
-I/O around it: it reads the :class:`~carekit.protocols.Clock`, loads and saves
-through the :class:`~carekit.protocols.TicketStore`, keeps each ticket's next
-due instant in the store's index, and hands escalation decisions to the
-host's :class:`~carekit.protocols.EscalationHandler`.
+Everything that decides is pure (the lifecycle, SLA evaluation, escalation,
+:func:`~carekit._tick.plan_tick`); the desk does the I/O around it: it reads
+the :class:`~carekit.protocols.Clock`, loads and saves through the
+:class:`~carekit.protocols.TicketStore`, and hands escalations to the host's
+:class:`~carekit.protocols.EscalationHandler`.
 
-Guarantees of :meth:`Desk.tick`:
+Guarantees of :meth:`Desk.tick`, with any number of threads and processes
+ticking one store:
 
-* only tickets whose due instant has come are loaded and evaluated;
-* a decision is recorded on its ticket (an ``escalate`` event with its key)
-  only after the handler returned, so a handler that raises is retried on the
-  next tick, and a restarted desk never fires a recorded key again;
-* ``RaisePriority`` and ``Reassign`` are applied by the desk as lifecycle
-  events (``set_priority``, ``assign``) in the same save.
+* due tickets are *claimed* with a lease, so one worker at a time ticks a
+  ticket; only tickets whose due instant has come are loaded;
+* an escalation is recorded on its ticket (an event with the ``ESCALATION``
+  role and its key) in the save that ends the claim, after the handler
+  returned: it is handed over once in normal operation; after a crash between
+  hand-over and save, again with the same key once the lease runs out;
+* a breach between two ticks is handed over on the next one, marked late;
+* one ticket's failure (handler, policy, a stored ticket that cannot be read,
+  a conflict) is logged and reported in the result, and never stops the others;
+  the ticket is retried when its lease runs out (a failed handler: next tick);
+* ``RaisePriority`` and ``Reassign`` are applied by the desk in the same save,
+  and handlers get the ticket after them (``escalation.eta`` is the new deadline).
+
+:meth:`Desk.open` and :meth:`Desk.apply` queue care events (opened, resolved,
+reopened; ticks queue ``sla_breached``) in the store's outbox in the same
+transaction; :meth:`Desk.drain_events` hands them to campaigns.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from carekit._clock import SystemClock
-from carekit._escalation import (
-    Escalation,
-    EscalationPolicy,
-    RaisePriority,
-    Reassign,
-    fired_keys,
-)
+from carekit._escalation import Escalation, EscalationPolicy, RaisePriority, Reassign, fired_keys
 from carekit._lifecycle import Lifecycle
-from carekit._model import Channel, Customer, Priority, Role, Ticket
+from carekit._model import Channel, Customer, Priority, Ticket
 from carekit._selector import PolicySelector
 from carekit._sla import SlaPolicy
-from carekit._sla_report import Metric, SlaReport
+from carekit._sla_report import SlaReport
+from carekit._tick import CareData, TickPlan, care_events, eta, plan_tick
 from carekit._time import to_utc
+from carekit.campaigns._planning import CareEvent
+from carekit.exceptions import ConcurrentUpdate, EventFromTheFuture
 from carekit.protocols import (
     Clock,
     CustomerDirectory,
@@ -47,23 +58,62 @@ from carekit.protocols import (
 if TYPE_CHECKING:
     from carekit.i18n import Message
 
-__all__ = ["Desk"]
+__all__ = ["Desk", "TickFailure", "TickResult"]
 
-log = logging.getLogger("carekit._desk")
-_DESK_ACTOR = "carekit"
+log = logging.getLogger("carekit.desk")
+_ATTEMPTS = 5  # saves tried against newer versions before a conflict is reported
+
+
+@attrs.frozen
+class TickFailure:
+    """A ticket a tick could not finish; it is retried later.
+
+    Attributes:
+        ticket_id: the ticket.
+        error: what went wrong, in words.
+        key: the escalation whose hand-over failed, if it was one.
+    """
+
+    ticket_id: str
+    error: str
+    key: str | None = None
+
+
+class TickResult(list[Escalation]):
+    """The escalations a tick handed over (it is a list of them), and its failures.
+
+    Attributes:
+        failures: the tickets the tick could not finish, with why.
+        claimed: how many tickets it claimed.
+    """
+
+    def __init__(
+        self,
+        fired: Iterable[Escalation] = (),
+        failures: Iterable[TickFailure] = (),
+        claimed: int = 0,
+    ) -> None:
+        super().__init__(fired)
+        self.failures = tuple(failures)
+        self.claimed = claimed
 
 
 class Desk:
     """Run tickets through the lifecycle, their SLAs and escalations, over a store.
 
     Args:
-        store: where tickets live (with their due index).
+        store: where tickets live (with their due index and outbox).
         clock: the source of ``now`` (default: the system clock).
         lifecycle: the state machine (default: :class:`~carekit.Lifecycle`).
         policies: an :class:`~carekit.SlaPolicy` or a :class:`~carekit.PolicySelector`.
         escalation: the escalation policy; without one, tickets are never due.
-        handler: who carries out the decisions the desk cannot.
+        handler: who carries out the escalations the desk cannot.
         directory: where customers are looked up for conditions and selection.
+        tolerance: how far after the clock an event may be dated (a sender's
+            clock runs a little fast); later ones are refused.
+        lease: how long a tick holds a claimed ticket (a crashed worker's
+            tickets are ticked again after it).
+        care_data: a hook giving extra data for care events (a voucher code).
     """
 
     def __init__(
@@ -76,6 +126,9 @@ class Desk:
         escalation: EscalationPolicy | None = None,
         handler: EscalationHandler | None = None,
         directory: CustomerDirectory | None = None,
+        tolerance: timedelta = timedelta(minutes=5),
+        lease: timedelta = timedelta(minutes=1),
+        care_data: CareData | None = None,
     ) -> None:
         self.store = store
         self.clock = clock if clock is not None else SystemClock()
@@ -87,6 +140,9 @@ class Desk:
         self.escalation = escalation
         self.handler = handler
         self.directory = directory
+        self.tolerance = tolerance
+        self.lease = lease
+        self.care_data = care_data
 
     # -- tickets ------------------------------------------------------------------
 
@@ -100,12 +156,22 @@ class Desk:
         at: datetime | None = None,
         **data: Any,
     ) -> Ticket:
-        """Open a ticket now (or ``at``), save it and index its first due instant."""
-        when = to_utc(at, "at") if at is not None else self._now()
+        """Open a ticket now (or ``at``), save it, index its first due instant.
+
+        Raises:
+            TicketExists: the id is taken; nothing is saved.
+            EventFromTheFuture: ``at`` is after the clock by more than the tolerance.
+        """
+        when = self._when(at)
         ticket = Ticket.open(
             ticket_id, channel=channel, customer_id=customer_id, at=when, priority=priority, **data
         )
-        self.store.save(ticket, expected_version=0, due_at=self._due(ticket, when))
+        self.store.save(
+            ticket,
+            expected_version=0,
+            due_at=self._due(ticket, max(when, self._now())),
+            care_events=care_events(ticket, 0, self.care_data),
+        )
         return ticket
 
     def apply(
@@ -115,20 +181,43 @@ class Desk:
         *,
         at: datetime | None = None,
         actor: str | None = None,
+        idempotency_key: str | None = None,
         **data: Any,
     ) -> Ticket:
-        """Load the ticket, apply ``trigger``, save it with its new due instant.
+        """Load the ticket, apply ``trigger`` at its place in time, save it.
+
+        An event dated before the ticket's last one (a late webhook) is
+        inserted where it happened; the SLA clocks and KPIs follow. With an
+        ``idempotency_key``, applying the same key again changes nothing and
+        returns the ticket as it is (webhook retries), across restarts.
 
         Raises:
             TicketNotFound: no such ticket.
             InvalidTransition: the lifecycle refused; nothing is saved.
-            ConcurrentUpdate: someone saved the ticket in between; nothing is saved.
+            EventFromTheFuture: ``at`` is after the clock by more than the tolerance.
+            ConcurrentUpdate: the ticket kept changing under us; nothing is saved.
         """
-        ticket = self.store.get(ticket_id)
-        when = to_utc(at, "at") if at is not None else self._now()
-        updated = self.lifecycle.apply(ticket, trigger, at=when, actor=actor, **data)
-        self.store.save(updated, expected_version=ticket.version, due_at=self._due(updated, when))
-        return updated
+        when = self._when(at)
+        if idempotency_key is not None:
+            data["idempotency_key"] = idempotency_key
+        for attempt in range(_ATTEMPTS):
+            ticket = self.store.get(ticket_id)
+            if idempotency_key is not None and _applied(ticket, idempotency_key):
+                return ticket
+            updated = self.lifecycle.insert(ticket, trigger, at=when, actor=actor, **data)
+            try:
+                self.store.save(
+                    updated,
+                    expected_version=ticket.version,
+                    due_at=self._due(updated, max(when, self._now())),
+                    care_events=_new_care_events(ticket, updated, self.care_data),
+                )
+            except ConcurrentUpdate:
+                if attempt == _ATTEMPTS - 1:
+                    raise
+                continue
+            return updated
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def report(self, ticket_id: str, now: datetime | None = None) -> SlaReport:
         """The SLA report of a stored ticket at ``now`` (default: the clock's)."""
@@ -149,21 +238,19 @@ class Desk:
 
         The estimate is the running resolution deadline (else the earliest running
         response deadline), formatted in the customer's language and time zone.
-        Handlers call it when a decision carries ``InformCustomer``.
+        Handlers call it when an escalation carries ``InformCustomer``.
         """
+        from carekit.i18n import CatalogRenderer  # noqa: PLC0415 - catalogs load at first use
+
         ticket = self.store.get(ticket_id)
         customer = self._customer(ticket)
         when = to_utc(now, "now") if now is not None else self._now()
-        report = self._policy(ticket, customer).evaluate(ticket, now=when)
-        running = [c for c in report.all_clocks() if c.running]
-        eta = next((c.due_at for c in running if c.metric is Metric.RESOLUTION), report.next_due)
+        deadline = eta(self._policy(ticket, customer).evaluate(ticket, now=when))
         fields = {
             "name": customer.name if customer else "",
             "ticket_id": ticket.id,
-            "eta": eta if eta is not None else when,
+            "eta": deadline if deadline is not None else when,
         }
-        from carekit.i18n import CatalogRenderer  # noqa: PLC0415 - catalogs load at first use
-
         return (renderer or CatalogRenderer(default_locale)).render(
             template,
             locale=(customer.locale if customer else None) or default_locale,
@@ -173,74 +260,116 @@ class Desk:
 
     # -- escalation ---------------------------------------------------------------
 
-    def tick(self, now: datetime | None = None, *, limit: int | None = None) -> list[Escalation]:
-        """Evaluate the tickets that are due, carry out their decisions, return those fired."""
-        when = to_utc(now, "now") if now is not None else self._now()
-        fired: list[Escalation] = []
-        if self.escalation is None:
-            return fired
-        for ticket_id in self.store.due(when, limit):
-            fired.extend(self._escalate(self.store.get(ticket_id), when))
-        return fired
+    def tick(self, now: datetime | None = None, *, limit: int = 1000) -> TickResult:
+        """Claim the due tickets, hand their escalations over, save; return what was handed over.
 
-    def _escalate(self, ticket: Ticket, now: datetime) -> list[Escalation]:
+        A ticket that fails is logged, reported in ``result.failures`` and retried
+        later; the others go on.
+        """
+        when = to_utc(now, "now") if now is not None else self._now()
+        if self.escalation is None:
+            return TickResult()
+        fired: list[Escalation] = []
+        failures: list[TickFailure] = []
+        claimed = self.store.claim(when, limit=limit, lease=self.lease)
+        for ticket_id in claimed:
+            try:
+                fired.extend(self._tick_one(ticket_id, when, failures))
+            except Exception as exc:  # isolate: one ticket never stops the others
+                log.exception("tick of ticket %s failed; it is retried after its lease", ticket_id)
+                failures.append(TickFailure(ticket_id, f"{type(exc).__name__}: {exc}"))
+        return TickResult(fired, failures, len(claimed))
+
+    def _tick_one(
+        self, ticket_id: str, now: datetime, failures: list[TickFailure]
+    ) -> list[Escalation]:
+        ticket = self.store.get(ticket_id)
+        plan = self._plan(ticket, now)
+        handed: list[Escalation] = []
+        for escalation in plan.escalations:
+            try:
+                self._hand_over(escalation, plan.ticket)
+            except Exception as exc:  # the host's failure: keep it due for the next tick
+                log.exception("escalation %s failed; it will be retried", escalation.key)
+                failures.append(
+                    TickFailure(ticket_id, f"{type(exc).__name__}: {exc}", escalation.key)
+                )
+                continue
+            handed.append(escalation)
+        keys = {e.key for e in handed}
+        if len(handed) < len(plan.escalations):
+            plan = self._plan(ticket, now, only=keys)
+        self._save_plan(ticket, plan, now, keys)
+        return handed
+
+    def _hand_over(self, escalation: Escalation, ticket: Ticket) -> None:
+        own = sum(isinstance(a, RaisePriority | Reassign) for a in escalation.actions)
+        if own < len(escalation.actions) and self.handler is not None:
+            self.handler.handle(escalation, ticket)
+
+    def _save_plan(self, ticket: Ticket, plan: TickPlan, now: datetime, keys: set[str]) -> None:
+        """Save the plan and end the claim; on a newer version, re-plan on it with ``keys``."""
+        for attempt in range(_ATTEMPTS):
+            try:
+                self.store.save(
+                    plan.ticket,
+                    expected_version=ticket.version,
+                    due_at=plan.next_due,
+                    care_events=plan.care_events,
+                    release=True,
+                )
+                return
+            except ConcurrentUpdate:
+                if attempt == _ATTEMPTS - 1:
+                    raise
+                ticket = self.store.get(ticket.id)
+                plan = self._plan(ticket, now, only=keys)
+
+    def _plan(self, ticket: Ticket, now: datetime, only: set[str] | None = None) -> TickPlan:
         assert self.escalation is not None
         customer = self._customer(ticket)
-        policy = self._policy(ticket, customer)
-        report = policy.evaluate(ticket, now=now)
-        decisions = self.escalation.decide(ticket, report, now=now, customer=customer)
-        updated = ticket
-        fired: list[Escalation] = []
-        for decision in decisions:
-            try:
-                updated = self._carry_out(decision, updated, now)
-            except Exception:  # the host's failure: keep the decision for the next tick
-                log.exception("escalation %s failed; it will be retried", decision.key)
-                continue
-            fired.append(decision)
-        if updated is not ticket:  # priority or assignee changed, or keys recorded
-            report = policy.evaluate(updated, now=now) if _changes_sla(ticket, updated) else report
-        due = self.escalation.next_due(updated, report, customer=customer)
-        self.store.save(updated, expected_version=ticket.version, due_at=due)
-        return fired
-
-    def _carry_out(self, decision: Escalation, ticket: Ticket, now: datetime) -> Ticket:
-        own = [a for a in decision.actions if isinstance(a, RaisePriority | Reassign)]
-        if len(own) < len(decision.actions) and self.handler is not None:
-            self.handler.handle(decision, ticket)
-        at = max(now, ticket.last_event_at)
-        apply = self.lifecycle.apply
-        trigger_for = self.lifecycle.trigger_for
-        for action in own:
-            if isinstance(action, RaisePriority):
-                target = action.target(ticket.priority)
-                if target != ticket.priority:
-                    ticket = apply(
-                        ticket,
-                        trigger_for(Role.PRIORITY_CHANGE),
-                        at=at,
-                        actor=_DESK_ACTOR,
-                        priority=target,
-                    )
-            else:
-                ticket = apply(
-                    ticket, trigger_for(Role.ASSIGNMENT), at=at, actor=_DESK_ACTOR, agent=action.to
-                )
-        return apply(
+        return plan_tick(
             ticket,
-            trigger_for(Role.ESCALATION),
-            at=at,
-            actor=_DESK_ACTOR,
-            key=decision.key,
-            level=decision.level,
-            metric=str(decision.metric),
-            cycle=decision.cycle,
+            now=now,
+            policy=self._policy(ticket, customer),
+            escalation=self.escalation,
+            lifecycle=self.lifecycle,
+            customer=customer,
+            only=only,
+            care_data=self.care_data,
         )
+
+    # -- care events ----------------------------------------------------------------
+
+    def drain_events(self, handle: Callable[[CareEvent], object], *, limit: int = 100) -> int:
+        """Hand the outbox's care events to ``handle`` (a scheduler's ``handle``), oldest first.
+
+        Each is acknowledged after ``handle`` returns, so a crash re-delivers it
+        (with the same id: campaigns enrol idempotently). Returns how many.
+        """
+        done = 0
+        while True:
+            batch = self.store.outbox(limit)
+            if not batch:
+                return done
+            for seq, event in batch:
+                handle(event)
+                self.store.acknowledge([seq])
+                done += 1
 
     # -- helpers ------------------------------------------------------------------
 
     def _now(self) -> datetime:
         return to_utc(self.clock.now(), "clock.now()")
+
+    def _when(self, at: datetime | None) -> datetime:
+        now = self._now()
+        if at is None:
+            return now
+        when = to_utc(at, "at")
+        if when > now + self.tolerance:
+            raise EventFromTheFuture(when, now, self.tolerance)
+        return when
 
     def _customer(self, ticket: Ticket) -> Customer | None:
         return self.directory.get(ticket.customer_id) if self.directory is not None else None
@@ -256,5 +385,16 @@ class Desk:
         return self.escalation.next_due(ticket, report, fired=fired_keys(ticket), customer=customer)
 
 
-def _changes_sla(before: Ticket, after: Ticket) -> bool:
-    return before.priority != after.priority or before.channel != after.channel
+def _applied(ticket: Ticket, key: str) -> bool:
+    return any(e.data.get("idempotency_key") == key for e in ticket.events)
+
+
+def _new_care_events(
+    before: Ticket, after: Ticket, care_data: CareData | None
+) -> tuple[CareEvent, ...]:
+    """Care events of the one event ``after`` adds to ``before``, wherever it was placed."""
+    pairs = zip(before.events, after.events, strict=False)
+    place = next(
+        (i for i, (a, b) in enumerate(pairs) if (a.kind, a.at) != (b.kind, b.at)), before.version
+    )
+    return care_events(after, place, care_data, last=place + 1)

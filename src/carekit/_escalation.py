@@ -11,8 +11,14 @@ condition on the ticket and customer; and actions for the host.
 every level whose instant has come and whose key is not in ``fired``. A key is
 ``ticket/level/metric/cycle``, so a level fires at most once per SLA cycle: a
 priority change moves the instant but not the key; a new customer message or
-a reopen opens a new cycle of the metrics it restarts (and a new key); a
-resolved (stopped) or paused clock fires nothing. ``next_due`` gives the
+a reopen opens a new cycle of the metrics it restarts (and a new key).
+
+Catch-up: decisions follow from the log, not from when they are asked for.
+A cycle that breached and then stopped (or paused) between two looks still
+owes its breach (``AtBreach``) and every ``AfterBreach`` whose instant came
+before the stop; they are decided on the next look, with ``late`` saying how
+late. A warning (``Before``) is owed only while its clock runs.
+Tick intervals change latency, never outcomes. ``next_due`` gives the
 earliest instant at which ``decide`` could return something new, so that the
 shell only looks at tickets that are due. Both are pure.
 """
@@ -26,7 +32,8 @@ import attrs
 
 from carekit._calendar import BusinessCalendar
 from carekit._model import Customer, Priority, Role, Status, Ticket
-from carekit._sla_report import ClockState, Metric, SlaReport
+from carekit._sla_report import ClockState, Metric, SlaClock, SlaReport
+from carekit._time import to_utc
 from carekit._timeline import Timeline
 from carekit.exceptions import InvalidValue
 
@@ -107,11 +114,22 @@ class Firing:
 
 
 class EscalationTrigger:
-    """When a level fires. Subclass and implement :meth:`firing` for your own."""
+    """When a level fires. Subclass and implement :meth:`firing` for your own.
+
+    :meth:`firings` is what the policy reads: every firing the trigger owes,
+    past or pending. By default it is :meth:`firing`'s one answer; the breach
+    triggers override it to owe the breach of a cycle that already stopped
+    (catch-up: a breach between two ticks is still handed over, late).
+    """
 
     def firing(self, ticket: Ticket, report: SlaReport) -> Firing | None:
         """The instant and cycle at which this trigger fires now, or ``None`` (nothing pending)."""
         raise NotImplementedError
+
+    def firings(self, ticket: Ticket, report: SlaReport) -> Sequence[Firing]:
+        """Every firing owed: past ones (catch-up) and the pending one, if any."""
+        found = self.firing(ticket, report)
+        return () if found is None else (found,)
 
 
 def _live(report: SlaReport, metric: Metric) -> ClockState | None:
@@ -119,6 +137,10 @@ def _live(report: SlaReport, metric: Metric) -> ClockState | None:
         return None
     clock = report[metric]
     return clock.state if clock.running and clock.state is not ClockState.PAUSED else None
+
+
+def _ticking(clock: SlaClock) -> bool:
+    return clock.running and clock.state is not ClockState.PAUSED
 
 
 @attrs.frozen
@@ -141,7 +163,12 @@ class Before(EscalationTrigger):
             raise InvalidValue("fraction", self.fraction, "a fraction between 0 and 1")
 
     def firing(self, ticket: Ticket, report: SlaReport) -> Firing | None:
-        """At the fraction (or the lead before the deadline) of the live cycle."""
+        """At the fraction (or the lead before the deadline) of the live cycle.
+
+        A warning is owed only while its clock runs: a clock that stopped (met
+        or not) between two ticks owes none (its breach, if any, is owed by
+        :class:`AtBreach`).
+        """
         if _live(report, self.metric) is None:
             return None
         clock = report[self.metric]
@@ -163,6 +190,18 @@ class AtBreach(EscalationTrigger):
         clock = report[self.metric]
         return Firing(clock.due_at, self.metric, clock.cycle)
 
+    def firings(self, ticket: Ticket, report: SlaReport) -> Sequence[Firing]:
+        """The live cycle's deadline, and the breach of every cycle that breached and stopped."""
+        owed = []
+        for clock in report.cycles(self.metric):
+            if _ticking(clock):
+                owed.append(Firing(clock.due_at, self.metric, clock.cycle))
+            elif clock.breached:  # breached, then stopped or paused: owed from then on
+                owed.append(
+                    Firing(clock.instant_at(clock.target.duration), self.metric, clock.cycle)
+                )
+        return owed
+
 
 @attrs.frozen
 class AfterBreach(EscalationTrigger):
@@ -179,6 +218,15 @@ class AfterBreach(EscalationTrigger):
         return Firing(
             clock.instant_at(clock.target.duration + self.delay), self.metric, clock.cycle
         )
+
+    def firings(self, ticket: Ticket, report: SlaReport) -> Sequence[Firing]:
+        """The live cycle's, and every stopped cycle's whose instant came before its stop."""
+        owed = []
+        for clock in report.cycles(self.metric):
+            limit = clock.target.duration + self.delay
+            if _ticking(clock) or clock.elapsed >= limit:
+                owed.append(Firing(clock.instant_at(limit), self.metric, clock.cycle))
+        return owed
 
 
 @attrs.frozen
@@ -263,6 +311,10 @@ class Escalation:
         cycle: the cycle it fired in.
         due_at: when it was due.
         actions: what to do.
+        late: how long after ``due_at`` it was decided (a tick every minute
+            hands a breach over up to a minute late; never not at all).
+        eta: the running resolution deadline after the desk's own actions
+            (else the earliest running deadline), for ``InformCustomer``.
     """
 
     key: str
@@ -272,6 +324,8 @@ class Escalation:
     cycle: int
     due_at: datetime
     actions: tuple[Action, ...]
+    late: timedelta = timedelta(0)
+    eta: datetime | None = None
 
 
 def fired_keys(ticket: Ticket) -> frozenset[str]:
@@ -322,12 +376,10 @@ class EscalationPolicy:
         for level in self.levels:
             if not level.applies(ticket, customer):
                 continue
-            firing = level.when.firing(ticket, report)
-            if firing is None:
-                continue
-            key = f"{ticket.id}/{level.name}/{firing.metric}/{firing.cycle}"
-            if key not in done:
-                out.append((level, firing, key))
+            for firing in level.when.firings(ticket, report):
+                key = f"{ticket.id}/{level.name}/{firing.metric}/{firing.cycle}"
+                if key not in done:
+                    out.append((level, firing, key))
         return out
 
     def decide(
@@ -340,9 +392,17 @@ class EscalationPolicy:
         customer: Customer | None = None,
     ) -> tuple[Escalation, ...]:
         """The decisions due at ``now`` that were not fired before, in level order."""
+        now = to_utc(now, "now")
         return tuple(
             Escalation(
-                key, ticket.id, level.name, firing.metric, firing.cycle, firing.at, level.actions
+                key,
+                ticket.id,
+                level.name,
+                str(firing.metric),
+                firing.cycle,
+                firing.at,
+                level.actions,
+                late=max(now - firing.at, timedelta(0)),
             )
             for level, firing, key in self.pending(ticket, report, fired=fired, customer=customer)
             if firing.at <= now

@@ -47,6 +47,7 @@ import attrs
 from transitions import Machine
 
 from carekit._model import (
+    CAREKIT_ACTOR,
     Role,
     Status,
     Ticket,
@@ -400,15 +401,83 @@ class Lifecycle:
                 or its data is missing or wrong. ``ticket`` is unchanged.
             NaiveDatetimeError: ``at`` has no time zone.
         """
+        return self._step(ticket, trigger, to_utc(at, "at"), actor, data)
+
+    def insert(
+        self,
+        ticket: Ticket,
+        trigger: str,
+        *,
+        at: datetime,
+        actor: str | None = None,
+        **data: Any,
+    ) -> Ticket:
+        """Return a new ticket with the event of ``trigger`` at its place in time.
+
+        Events are ordered by when they happened, not when they were reported:
+        a late event goes before the events dated after it, and those are
+        applied again after it (their statuses and roles follow). The whole log
+        must still be valid. carekit's own records (events by
+        :data:`~carekit._model.CAREKIT_ACTOR`, such as fired escalations) never
+        block a host's event: one the new order refuses is kept as a record.
+
+        Raises:
+            InvalidTransition: the trigger is refused at its place, or it would
+                make a later host event invalid. ``ticket`` is unchanged.
+        """
+        when = to_utc(at, "at")
+        events = ticket.events
+        if when >= ticket.last_event_at:
+            return self._step(ticket, trigger, when, actor, data)
+        if when < ticket.created_at:
+            raise self._refuse(
+                ticket, trigger, f"dated {when.isoformat()}, before the ticket was opened"
+            )
+        place = next(i for i, e in enumerate(events) if e.at > when)
+        new = self._step(self.replay(ticket.id, events[:place]), trigger, when, actor, data)
+        for event in events[place:]:
+            try:
+                new = self._step(new, event.kind, event.at, event.actor, dict(event.data))
+            except InvalidTransition as refused:
+                if event.actor != CAREKIT_ACTOR:
+                    raise self._refuse(
+                        ticket,
+                        trigger,
+                        f"at {when.isoformat()} it would make the later {event.kind!r} at "
+                        f"{event.at.isoformat()} invalid ({refused.reason})",
+                    ) from None
+                new = self._keep(new, event)
+        return new
+
+    def _keep(self, ticket: Ticket, event: TicketEvent) -> Ticket:
+        """Fold ``event`` as a record that changes no status (carekit's own, re-placed)."""
+        kept = new_event(
+            event.kind,
+            event.at,
+            event.actor,
+            ticket.status,
+            ticket.status,
+            event.data,
+            event.roles - _MOVE_ROLES,
+        )
+        return self._fold(ticket, kept)
+
+    def _step(
+        self,
+        ticket: Ticket,
+        trigger: str,
+        when: datetime,
+        actor: str | None,
+        data: dict[str, Any],
+    ) -> Ticket:
         graph = self.graph()
         status = ticket.status
-        edges = graph.table.get((status, trigger))
+        edges = graph.table.get((status, trigger)) if isinstance(trigger, str) else None
         if edges is None:
-            known = trigger in graph.rows
+            known = isinstance(trigger, str) and trigger in graph.rows
             raise self._refuse(
                 ticket, trigger, "not allowed in this status" if known else "no such trigger"
             )
-        when = to_utc(at, "at")
         last = ticket.events[-1].at if ticket.events else ticket.created_at
         if when < last:
             raise self._refuse(

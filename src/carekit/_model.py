@@ -23,6 +23,7 @@ from carekit._time import to_utc, zone
 from carekit.exceptions import InvalidValue
 
 __all__ = [
+    "CAREKIT_ACTOR",
     "Channel",
     "Customer",
     "Priority",
@@ -36,6 +37,10 @@ __all__ = [
     "new_event",
     "new_ticket",
 ]
+
+
+CAREKIT_ACTOR = "carekit"
+"""The actor of the events carekit writes itself (escalation records, the desk's own actions)."""
 
 
 class Channel(enum.StrEnum):

@@ -23,7 +23,10 @@ __all__ = [
     "PolicyFileError",
     "SchemaError",
     "StaffingError",
+    "StoreError",
+    "TicketExists",
     "TicketNotFound",
+    "EventFromTheFuture",
     "UnknownTimezoneError",
 ]
 
@@ -248,4 +251,59 @@ class SchemaError(CarekitError, RuntimeError):
         super().__init__(
             f"{path}: schema version {found}, but this carekit supports up to {supported}: "
             "upgrade carekit to open it"
+        )
+
+
+class TicketExists(CarekitError, KeyError):
+    """A ticket with this id is already stored; nothing was written.
+
+    Attributes:
+        ticket_id: the id that is taken.
+    """
+
+    def __init__(self, ticket_id: str) -> None:
+        self.ticket_id = ticket_id
+        super().__init__(ticket_id)
+
+    def __str__(self) -> str:
+        return f"a ticket with id {self.ticket_id!r} exists already: open it under another id"
+
+
+class StoreError(CarekitError, OSError):
+    """A store could not do its work (the database is missing, corrupt, read-only, full, locked).
+
+    The original error is the ``__cause__``. Nothing was changed.
+
+    Attributes:
+        store: where (a file path or a DSN without its password).
+        action: what was being done (``"open"``, ``"save"``, ``"claim"``...).
+        detail: the database's own words.
+    """
+
+    def __init__(self, store: str, action: str, detail: str) -> None:
+        self.store = store
+        self.action = action
+        self.detail = detail
+        super().__init__(f"{store}: cannot {action}: {detail}")
+
+    def __str__(self) -> str:
+        return f"{self.store}: cannot {self.action}: {self.detail}"
+
+
+class EventFromTheFuture(CarekitError, ValueError):
+    """An event is dated further after the desk's clock than the desk tolerates; nothing changed.
+
+    Attributes:
+        at: the event's instant.
+        now: the desk's clock.
+        tolerance: how far ahead an event may be dated.
+    """
+
+    def __init__(self, at: object, now: object, tolerance: object) -> None:
+        self.at = at
+        self.now = now
+        self.tolerance = tolerance
+        super().__init__(
+            f"an event dated {at} is more than {tolerance} after the desk's clock ({now}): "
+            "check the sender's clock or time zone"
         )

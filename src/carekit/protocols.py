@@ -6,7 +6,7 @@ needed. :mod:`carekit.testing` ships in-memory versions for tests and examples.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from carekit._escalation import Escalation
     from carekit._model import Channel, Customer, Ticket
-    from carekit.campaigns._planning import SentTouch, Touch
+    from carekit.campaigns._planning import CareEvent, SentTouch, Touch
     from carekit.i18n import Message
 
 __all__ = [
@@ -44,27 +44,51 @@ class Clock(Protocol):
 
 @runtime_checkable
 class TicketStore(Protocol):
-    """Where tickets (with their event logs) live.
+    """Where tickets (with their event logs) live, with their due index and care-event outbox.
 
     ``save`` is optimistic: it names the version the caller loaded (``0`` for a
-    ticket that is new) and raises :class:`~carekit.ConcurrentUpdate`, writing
-    nothing, when the stored version differs. It also records the ticket's next
-    due instant (``None``: nothing pending), which ``due`` reads from an index,
-    so that a desk's tick costs what is due, not what is open.
+    ticket that is new) and raises :class:`~carekit.exceptions.ConcurrentUpdate`
+    (or :class:`~carekit.exceptions.TicketExists` for a taken id), writing
+    nothing, when the stored version differs. In the same transaction it
+    records the ticket's next due instant (``None``: nothing pending) and
+    queues ``care_events`` in the outbox. ``claim`` leases due tickets to one
+    worker, so that any number of threads and processes can tick one store;
+    the lease ends with the holder's save (``release=True``) or when it runs
+    out. What a store cannot keep exactly it refuses at save with
+    :class:`~carekit.exceptions.InvalidValue`; its own failures are
+    :class:`~carekit.exceptions.StoreError`.
     """
 
     def get(self, ticket_id: str) -> Ticket:
-        """Return the ticket or raise :class:`~carekit.TicketNotFound`."""
+        """Return the ticket or raise :class:`~carekit.exceptions.TicketNotFound`."""
         ...
 
     def save(
-        self, ticket: Ticket, *, expected_version: int, due_at: datetime | None = None
+        self,
+        ticket: Ticket,
+        *,
+        expected_version: int,
+        due_at: datetime | None = None,
+        care_events: Sequence[CareEvent] = (),
+        release: bool = False,
     ) -> None:
-        """Store ``ticket`` and its due instant if the stored version is ``expected_version``."""
+        """Store ``ticket``, its due instant and ``care_events`` if the version matches."""
+        ...
+
+    def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[str]:
+        """Lease up to ``limit`` tickets due at ``now`` that no one holds, earliest first."""
         ...
 
     def due(self, now: datetime, limit: int | None = None) -> list[str]:
         """The ids of tickets whose due instant is at or before ``now``, earliest first."""
+        ...
+
+    def outbox(self, limit: int = 100) -> list[tuple[int, CareEvent]]:
+        """Care events saved with tickets and not yet acknowledged, oldest first."""
+        ...
+
+    def acknowledge(self, seqs: Iterable[int]) -> None:
+        """Remove handled care events (by their outbox numbers)."""
         ...
 
     def __iter__(self) -> Iterator[Ticket]:

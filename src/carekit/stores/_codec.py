@@ -15,18 +15,18 @@ with :class:`~carekit.exceptions.InvalidValue` rather than changed.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import attrs
 
-from carekit._model import Channel, Priority, Status
+from carekit._model import Channel, Priority, Status, TicketEvent
 from carekit.exceptions import InvalidValue
 from carekit.i18n import Money
 
-__all__ = ["dumps", "loads"]
+__all__ = ["check_events", "dumps", "loads"]
 
 
 @attrs.frozen
@@ -91,8 +91,20 @@ def _tag_for(value: Any) -> _Tag | None:
     return tag
 
 
+def _text(value: str, field: str = "event data") -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidValue(
+            field, value, "text that is valid Unicode (no lone surrogates)"
+        ) from None
+    return value
+
+
 def _encode(value: Any) -> Any:
     kind = type(value)
+    if kind is str:
+        return _text(value)
     if kind in _PLAIN:
         return value
     if kind is list:
@@ -112,8 +124,9 @@ def _encode(value: Any) -> Any:
 
 def _encode_mapping(value: Mapping[Any, Any]) -> dict[str, Any]:
     for key in value:
-        if not isinstance(key, str):
+        if type(key) is not str:
             raise InvalidValue("event data", key, "string keys only")
+        _text(key)
     if any(k.startswith("$") for k in value):
         return {"$o": _BY_TAG["$o"].write(value)}
     return {k: _encode(v) for k, v in value.items()}
@@ -143,3 +156,21 @@ def loads(text: str) -> dict[str, Any]:
     if not isinstance(decoded, dict):
         raise InvalidValue("event data", text, "a JSON object")
     return decoded
+
+
+def check_events(events: Iterable[TicketEvent]) -> list[str]:
+    """Check that a store can keep ``events`` exactly; return each one's data as tagged JSON.
+
+    Raises:
+        InvalidValue: an actor that is not text, text with lone surrogates, or
+            data the codec cannot keep. Nothing is written by the caller then.
+    """
+    encoded = []
+    for event in events:
+        _text(event.kind, "kind")
+        if event.actor is not None:
+            if type(event.actor) is not str:
+                raise InvalidValue("actor", event.actor, "text (an agent's id) or None")
+            _text(event.actor, "actor")
+        encoded.append(dumps(event.data))
+    return encoded

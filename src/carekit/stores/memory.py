@@ -8,15 +8,18 @@ examples, the simulator, and hosts that keep state elsewhere.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+import itertools
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 
 import attrs
 
 from carekit._model import Ticket
 from carekit._time import to_utc
-from carekit.campaigns._planning import SentTouch, Touch
-from carekit.exceptions import ConcurrentUpdate, TicketNotFound
+from carekit.campaigns._planning import CareEvent, SentTouch, Touch
+from carekit.exceptions import ConcurrentUpdate, TicketExists, TicketNotFound
+from carekit.stores._codec import check_events
 
 __all__ = ["InMemoryJobStore", "InMemoryTicketStore"]
 
@@ -24,69 +27,140 @@ __all__ = ["InMemoryJobStore", "InMemoryTicketStore"]
 class InMemoryTicketStore:
     """A :class:`~carekit.protocols.TicketStore` in a dict, with a heap as its due index.
 
-    ``due`` costs in proportion to what is due (plus a logarithm), not to what
-    is stored: entries superseded by a later save are skipped lazily.
+    It keeps every promise of the durable stores for one process: optimistic
+    versions, leased claims of due tickets, the outbox of care events, and
+    the refusal of what a durable store could not keep exactly. It is
+    thread-safe (one lock). ``due`` and ``claim`` cost in proportion to what
+    is due (plus a logarithm), not to what is stored: entries superseded by a
+    later save are skipped lazily.
     """
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
         self._tickets: dict[str, Ticket] = {}
         self._due: dict[str, float] = {}
+        self._leases: dict[str, float] = {}
         self._heap: list[tuple[float, str]] = []
+        self._outbox: dict[int, CareEvent] = {}
+        self._seq = 0
 
     def get(self, ticket_id: str) -> Ticket:
-        """Return the ticket or raise :class:`~carekit.TicketNotFound`."""
+        """Return the ticket or raise :class:`~carekit.exceptions.TicketNotFound`."""
         try:
             return self._tickets[ticket_id]
         except KeyError:
             raise TicketNotFound(ticket_id) from None
 
     def save(
-        self, ticket: Ticket, *, expected_version: int, due_at: datetime | None = None
+        self,
+        ticket: Ticket,
+        *,
+        expected_version: int,
+        due_at: datetime | None = None,
+        care_events: Sequence[CareEvent] = (),
+        release: bool = False,
     ) -> None:
-        """Store ``ticket`` if the stored version is ``expected_version`` (0: new)."""
-        current = self._tickets.get(ticket.id)
-        actual = current.version if current is not None else 0
-        if actual != expected_version:
-            raise ConcurrentUpdate(ticket.id, expected_version, actual)
-        self._tickets[ticket.id] = ticket
-        if due_at is None:
-            self._due.pop(ticket.id, None)
-        else:
-            at = to_utc(due_at, "due_at").timestamp()
-            if self._due.get(ticket.id) != at:
-                self._due[ticket.id] = at
-                heapq.heappush(self._heap, (at, ticket.id))
+        """Store ``ticket`` if the stored version is ``expected_version`` (0: new).
+
+        Raises:
+            TicketExists: ``expected_version`` is 0 and the id is taken.
+            ConcurrentUpdate: the stored version is not ``expected_version``.
+            InvalidValue: a durable store could not keep an event exactly.
+        """
+        at = None if due_at is None else to_utc(due_at, "due_at").timestamp()
+        check_events(ticket.events[expected_version:])
+        with self._lock:
+            current = self._tickets.get(ticket.id)
+            actual = current.version if current is not None else 0
+            if expected_version == 0 and current is not None:
+                raise TicketExists(ticket.id)
+            if actual != expected_version or ticket.version < actual:
+                raise ConcurrentUpdate(ticket.id, expected_version, actual)
+            self._tickets[ticket.id] = ticket
+            self._index(ticket.id, at)
+            if release:
+                self._leases.pop(ticket.id, None)
+            for event in care_events:
+                self._seq += 1
+                self._outbox[self._seq] = event
+
+    def _index(self, ticket_id: str, at: float | None) -> None:
+        if at is None:
+            self._due.pop(ticket_id, None)
+        elif self._due.get(ticket_id) != at:
+            self._due[ticket_id] = at
+            heapq.heappush(self._heap, (at, ticket_id))
         if len(self._heap) > 2 * len(self._due) + 64:
-            self._heap = [(at, tid) for tid, at in self._due.items()]
+            self._heap = [(t, tid) for tid, t in self._due.items()]
             heapq.heapify(self._heap)
 
     def load(self, tickets: Iterable[tuple[Ticket, datetime | None]]) -> None:
-        """Bulk-insert new tickets with their due instants (for set-ups and benchmarks)."""
-        for ticket, due_at in tickets:
-            self._tickets[ticket.id] = ticket
-            if due_at is not None:
-                self._due[ticket.id] = due_at.timestamp()
-        self._heap = [(at, tid) for tid, at in self._due.items()]
-        heapq.heapify(self._heap)
+        """Bulk-insert new tickets with their due instants (for set-ups and benchmarks).
 
-    def due(self, now: datetime, limit: int | None = None) -> list[str]:
-        """Ids due at or before ``now``, earliest first; they stay due until saved again."""
-        cutoff = to_utc(now, "now").timestamp()
-        heap, current = self._heap, self._due
+        Raises:
+            TicketExists: an id is taken; nothing is stored.
+            NaiveDatetimeError: a due instant has no time zone; nothing is stored.
+        """
+        batch = [
+            (t, None if due is None else to_utc(due, "due_at").timestamp()) for t, due in tickets
+        ]
+        with self._lock:
+            taken = [t.id for t, _ in batch if t.id in self._tickets]
+            if taken:
+                raise TicketExists(taken[0])
+            for ticket, at in batch:
+                self._tickets[ticket.id] = ticket
+                if at is not None:
+                    self._due[ticket.id] = at
+            self._heap = [(at, tid) for tid, at in self._due.items()]
+            heapq.heapify(self._heap)
+
+    def _scan(self, cutoff: float, limit: int | None, *, free_only: bool) -> list[str]:
+        heap, current, leases = self._heap, self._due, self._leases
         taken: list[tuple[float, str]] = []
         ids: list[str] = []
         while heap and heap[0][0] <= cutoff and (limit is None or len(ids) < limit):
             at, tid = heapq.heappop(heap)
-            if current.get(tid) == at and (not ids or ids[-1] != tid):
+            if current.get(tid) != at or (ids and ids[-1] == tid):
+                continue  # superseded entry
+            taken.append((at, tid))
+            if not free_only or leases.get(tid, 0.0) <= cutoff:
                 ids.append(tid)
-                taken.append((at, tid))
         for entry in taken:
             heapq.heappush(heap, entry)
         return ids
 
+    def due(self, now: datetime, limit: int | None = None) -> list[str]:
+        """Ids due at or before ``now``, earliest first, claimed or not."""
+        cutoff = to_utc(now, "now").timestamp()
+        with self._lock:
+            return self._scan(cutoff, limit, free_only=False)
+
+    def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[str]:
+        """Lease up to ``limit`` due tickets no one holds, earliest first."""
+        cutoff = to_utc(now, "now").timestamp()
+        until = cutoff + lease.total_seconds()
+        with self._lock:
+            ids = self._scan(cutoff, limit, free_only=True)
+            for tid in ids:
+                self._leases[tid] = until
+            return ids
+
+    def outbox(self, limit: int = 100) -> list[tuple[int, CareEvent]]:
+        """Care events saved with tickets and not yet acknowledged, oldest first."""
+        with self._lock:
+            return list(itertools.islice(self._outbox.items(), limit))
+
+    def acknowledge(self, seqs: Iterable[int]) -> None:
+        """Remove handled care events from the outbox."""
+        with self._lock:
+            for seq in seqs:
+                self._outbox.pop(seq, None)
+
     def __iter__(self) -> Iterator[Ticket]:
         """Iterate over the stored tickets in the order they were first saved."""
-        return iter(list(self._tickets.values()))
+        with self._lock:
+            return iter(list(self._tickets.values()))
 
     def __len__(self) -> int:
         return len(self._tickets)
@@ -104,9 +178,13 @@ class _Job:
 
 
 class InMemoryJobStore:
-    """A :class:`~carekit.protocols.JobStore` in memory: a dict and a heap of due instants."""
+    """A :class:`~carekit.protocols.JobStore` in memory: a dict and a heap of due instants.
+
+    Thread-safe (one lock).
+    """
 
     def __init__(self) -> None:
+        self._lock = threading.RLock()
         self._jobs: dict[str, _Job] = {}
         self._heap: list[tuple[float, str]] = []
         self._sent: dict[str, list[tuple[str, str | None, datetime]]] = {}
@@ -114,72 +192,82 @@ class InMemoryJobStore:
 
     def enqueue(self, touch: Touch, *, enrolled_at: datetime) -> bool:
         """Add ``touch`` unless its key exists."""
-        if touch.key in self._jobs:
-            return False
-        due = touch.due_at.timestamp()
-        self._jobs[touch.key] = _Job(touch, enrolled_at, due=due)
-        heapq.heappush(self._heap, (due, touch.key))
-        prefix = touch.key.rsplit("/", 2)[0]
-        self._enrolled[prefix] = max(self._enrolled.get(prefix, enrolled_at), enrolled_at)
-        return True
+        with self._lock:
+            if touch.key in self._jobs:
+                return False
+            due = touch.due_at.timestamp()
+            self._jobs[touch.key] = _Job(touch, enrolled_at, due=due)
+            heapq.heappush(self._heap, (due, touch.key))
+            prefix = touch.key.rsplit("/", 2)[0]
+            self._enrolled[prefix] = max(self._enrolled.get(prefix, enrolled_at), enrolled_at)
+            return True
 
     def cancel(self, *, key: str | None = None, prefix: str | None = None) -> int:
         """Cancel pending jobs by key or prefix."""
-        keys = (
-            [key] if key is not None else [k for k in self._jobs if prefix and k.startswith(prefix)]
-        )
-        n = 0
-        for k in keys:
-            job = self._jobs.get(k)
-            if job is not None and job.state == "pending":
-                job.state = "cancelled"
-                n += 1
-        return n
+        with self._lock:
+            keys = (
+                [key]
+                if key is not None
+                else [k for k in self._jobs if prefix and k.startswith(prefix)]
+            )
+            n = 0
+            for k in keys:
+                job = self._jobs.get(k)
+                if job is not None and job.state == "pending":
+                    job.state = "cancelled"
+                    n += 1
+            return n
 
     def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Touch]:
         """Lease due jobs; an expired lease makes a job claimable again."""
-        cutoff = now.timestamp()
-        until = cutoff + lease.total_seconds()
-        out: list[Touch] = []
-        heap, jobs = self._heap, self._jobs
-        while heap and heap[0][0] <= cutoff and len(out) < limit:
-            at, key = heapq.heappop(heap)
-            job = jobs[key]
-            current = job.lease_until if job.lease_until is not None else job.due
-            if job.state != "pending" or current != at:
-                continue  # superseded entry
-            job.lease_until = until
-            heapq.heappush(heap, (until, key))
-            out.append(job.touch)
-        return out
+        with self._lock:
+            cutoff = now.timestamp()
+            until = cutoff + lease.total_seconds()
+            out: list[Touch] = []
+            heap, jobs = self._heap, self._jobs
+            while heap and heap[0][0] <= cutoff and len(out) < limit:
+                at, key = heapq.heappop(heap)
+                job = jobs[key]
+                current = job.lease_until if job.lease_until is not None else job.due
+                if job.state != "pending" or current != at:
+                    continue  # superseded entry
+                job.lease_until = until
+                heapq.heappush(heap, (until, key))
+                out.append(job.touch)
+            return out
 
     def complete(self, key: str, *, outcome: str, at: datetime) -> None:
         """End the job; sent touches count for caps."""
-        job = self._jobs[key]
-        job.state, job.outcome, job.lease_until = "done", outcome, None
-        if outcome == "sent":
-            t = job.touch
-            self._sent.setdefault(t.customer_id, []).append((key, t.group, at))
+        with self._lock:
+            job = self._jobs[key]
+            job.state, job.outcome, job.lease_until = "done", outcome, None
+            if outcome == "sent":
+                t = job.touch
+                self._sent.setdefault(t.customer_id, []).append((key, t.group, at))
 
     def release(self, key: str, *, until: datetime, reason: str) -> None:
         """Make the job due again at ``until``."""
-        job = self._jobs[key]
-        job.due, job.lease_until, job.reason = until.timestamp(), None, reason
-        heapq.heappush(self._heap, (job.due, key))
+        with self._lock:
+            job = self._jobs[key]
+            job.due, job.lease_until, job.reason = until.timestamp(), None, reason
+            heapq.heappush(self._heap, (job.due, key))
 
     def sent_since(self, customer_id: str, since: datetime) -> list[SentTouch]:
         """The customer's sends after ``since``."""
-        return [
-            SentTouch(key, customer_id, group, at)
-            for key, group, at in self._sent.get(customer_id, ())
-            if at > since
-        ]
+        with self._lock:
+            return [
+                SentTouch(key, customer_id, group, at)
+                for key, group, at in self._sent.get(customer_id, ())
+                if at > since
+            ]
 
     def last_enrolled(self, prefix: str) -> datetime | None:
         """The last enrolment with this ``campaign/customer`` prefix."""
-        return self._enrolled.get(prefix.rstrip("/"))
+        with self._lock:
+            return self._enrolled.get(prefix.rstrip("/"))
 
     def state(self, key: str) -> tuple[str, str | None, str | None]:
         """(state, outcome, last reason) of a job, for tests and dashboards."""
-        job = self._jobs[key]
-        return job.state, job.outcome, job.reason
+        with self._lock:
+            job = self._jobs[key]
+            return job.state, job.outcome, job.reason

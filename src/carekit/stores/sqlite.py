@@ -1,17 +1,32 @@
 """SQLite stores: the embedded, durable default (standard library ``sqlite3``).
 
 ``SqliteTicketStore`` keeps tickets as their event logs (one row per event)
-plus one row per ticket with its version and next due instant (indexed), in
-WAL mode. Saves are optimistic: a save based on a stale version raises
-:class:`~carekit.ConcurrentUpdate` and writes nothing. The schema is versioned
-and checked when the file is opened.
+plus one row per ticket with its version, its next due instant (indexed) and
+the lease of the worker ticking it, in WAL mode; and an outbox of care events
+written in the same transaction as the ticket. ``SqliteJobStore`` keeps
+campaign jobs in the same file (or another).
+
+Concurrency: each thread gets its own connection to the file (opened at its
+first use), so one store object can be shared by the threads of a web server;
+several processes share the file through SQLite's locking. Writes run in
+``BEGIN IMMEDIATE`` transactions; saves are optimistic (a save based on a
+stale version raises :class:`~carekit.exceptions.ConcurrentUpdate` and writes
+nothing); claims lease due tickets and jobs to one worker at a time.
+
+Faults: every SQLite failure (not a database, corrupt, read-only, full,
+locked beyond the timeout) reaches the host as a
+:class:`~carekit.exceptions.StoreError` with the original as its cause. The
+schema is versioned and migrated when the file is opened; a file of another
+application (tables, no carekit schema) is refused without being touched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sqlite3
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
@@ -19,19 +34,26 @@ from types import MappingProxyType
 from carekit._lifecycle import Lifecycle
 from carekit._model import Channel, Role, Ticket, as_status, new_event
 from carekit._time import to_utc
-from carekit.campaigns._planning import SentTouch, Touch
-from carekit.exceptions import ConcurrentUpdate, SchemaError, TicketNotFound
-from carekit.stores._codec import dumps, loads
+from carekit.campaigns._planning import CareEvent, SentTouch, Touch
+from carekit.exceptions import (
+    ConcurrentUpdate,
+    SchemaError,
+    StoreError,
+    TicketExists,
+    TicketNotFound,
+)
+from carekit.stores._codec import check_events, dumps, loads
 
 __all__ = ["SCHEMA_VERSION", "SqliteJobStore", "SqliteTicketStore", "open_database"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS carekit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tickets (
     id TEXT PRIMARY KEY,
     version INTEGER NOT NULL,
-    next_due_at REAL
+    next_due_at REAL,
+    lease_until REAL
 );
 CREATE INDEX IF NOT EXISTS tickets_next_due ON tickets (next_due_at)
     WHERE next_due_at IS NOT NULL;
@@ -69,69 +91,188 @@ CREATE TABLE IF NOT EXISTS ticket_events (
     roles TEXT,
     PRIMARY KEY (ticket_id, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    at REAL NOT NULL,
+    event_id TEXT,
+    data TEXT NOT NULL
+);
 """
+# what each version adds to the one before (tables new in it are made by _SCHEMA)
+_MIGRATIONS = {
+    2: ("ALTER TABLE ticket_events ADD COLUMN roles TEXT",),
+    3: ("ALTER TABLE tickets ADD COLUMN lease_until REAL",),
+}
 
 
-def _connect(path: str | Path) -> sqlite3.Connection:
-    """Open ``path`` in autocommit mode with WAL and a busy timeout."""
-    db = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    return db
-
-
-def open_database(path: str | Path) -> sqlite3.Connection:
-    """Connect, create the tables when missing, and check the schema version."""
-    db = _connect(path)
-    db.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")  # idempotent
-    db.execute("BEGIN IMMEDIATE")
+@contextlib.contextmanager
+def _faults(store: str, action: str) -> Iterator[None]:
+    """Turn SQLite's errors into :class:`StoreError` (the original kept as the cause)."""
     try:
-        row = db.execute("SELECT value FROM carekit_meta WHERE key='schema_version'").fetchone()
-        found = int(row[0]) if row else 0
-        if found > SCHEMA_VERSION:
-            raise SchemaError(str(path), found, SCHEMA_VERSION)
-        if 0 < found < 2:  # version 2 records each event's roles
-            db.execute("ALTER TABLE ticket_events ADD COLUMN roles TEXT")
-        if found < SCHEMA_VERSION:  # 0: a new file; later versions migrate step by step here
-            db.execute(
-                "INSERT OR REPLACE INTO carekit_meta VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
-        db.execute("COMMIT")
+        yield
+    except sqlite3.Error as exc:
+        raise StoreError(store, action, str(exc)) from exc
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    with contextlib.suppress(sqlite3.Error):  # the real error is the one being raised
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+
+
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection, store: str, action: str) -> Iterator[sqlite3.Connection]:
+    """An immediate transaction: committed when the block ends, rolled back on any error."""
+    with _faults(store, action):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            _rollback(db)
+            raise
+
+
+def _connect(path: str | Path, timeout: float = 30.0) -> sqlite3.Connection:
+    """Open ``path`` in autocommit mode with WAL and a busy timeout."""
+    db = sqlite3.connect(str(path), isolation_level=None, timeout=timeout)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
     except BaseException:
-        db.execute("ROLLBACK")
         db.close()
         raise
     return db
 
 
+def open_database(path: str | Path, timeout: float = 30.0) -> sqlite3.Connection:
+    """Connect, create or migrate the tables, and check the schema version.
+
+    Raises:
+        SchemaError: the file was written by a newer carekit.
+        StoreError: not a database, a file of another application, or unusable.
+    """
+    where = str(path)
+    with _faults(where, "open the database"):
+        probe = sqlite3.connect(where, isolation_level=None, timeout=timeout)
+        try:
+            tables = {r[0] for r in probe.execute("SELECT name FROM sqlite_master")}
+        finally:
+            probe.close()
+        if tables and "carekit_meta" not in tables:
+            raise StoreError(
+                where,
+                "open the database",
+                "it holds another application's tables and no carekit schema; "
+                "give carekit a file of its own",
+            )
+        db = _connect(path, timeout)
+    try:
+        _upgrade(db, where)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _upgrade(db: sqlite3.Connection, where: str) -> None:
+    with _transaction(db, where, "upgrade the schema"):
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS carekit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+        )
+        row = db.execute("SELECT value FROM carekit_meta WHERE key='schema_version'").fetchone()
+        found = int(row[0]) if row else 0
+        if found > SCHEMA_VERSION:
+            raise SchemaError(where, found, SCHEMA_VERSION)
+        for version in range(max(found, 1) + 1, SCHEMA_VERSION + 1) if found else ():
+            for statement in _MIGRATIONS[version]:
+                db.execute(statement)
+        for statement in filter(str.strip, _SCHEMA.split(";")):
+            db.execute(statement)
+        db.execute(
+            "INSERT OR REPLACE INTO carekit_meta VALUES ('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
+        )
+
+
+class _Connections:
+    """One connection per thread to one file, opened at the thread's first use."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list[sqlite3.Connection] = []
+
+    def adopt(self, db: sqlite3.Connection) -> None:
+        self._local.db = db
+        with self._lock:
+            self._all.append(db)
+
+    def get(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            with _faults(self.path, "connect"):
+                db = _connect(self.path, self.timeout)
+            self.adopt(db)
+        return db
+
+    def close(self) -> None:
+        with self._lock:
+            for db in self._all:
+                db.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
 class SqliteTicketStore:
     """A durable :class:`~carekit.protocols.TicketStore` in one SQLite file.
+
+    One object may be shared by threads (each gets its own connection) and
+    several processes may open the same file.
 
     Args:
         path: the database file (created when missing).
         lifecycle: the lifecycle whose ``replay`` rebuilds tickets from their
             events (give yours if it has its own effects).
+        timeout: how long a write waits for another writer's lock, in seconds.
     """
 
-    def __init__(self, path: str | Path, lifecycle: Lifecycle | None = None) -> None:
+    def __init__(
+        self, path: str | Path, lifecycle: Lifecycle | None = None, *, timeout: float = 30.0
+    ) -> None:
         self.path = str(path)
         self.lifecycle = lifecycle or Lifecycle()
-        self._db = open_database(path)
+        self._connections = _Connections(self.path, timeout)
+        self._connections.adopt(open_database(path, timeout))
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        return self._connections.get()
 
     def close(self) -> None:
-        """Close the connection."""
-        self._db.close()
+        """Close every thread's connection."""
+        self._connections.close()
 
     def get(self, ticket_id: str) -> Ticket:
         """Load the ticket by replaying its events, or raise :class:`~carekit.TicketNotFound`."""
-        rows = self._db.execute(
-            "SELECT kind, at, actor, status_before, status_after, data, roles FROM ticket_events "
-            "WHERE ticket_id = ? ORDER BY seq",
-            (ticket_id,),
-        ).fetchall()
+        with _faults(self.path, f"read ticket {ticket_id!r}"):
+            rows = self._db.execute(
+                "SELECT kind, at, actor, status_before, status_after, data, roles "
+                "FROM ticket_events WHERE ticket_id = ? ORDER BY seq",
+                (ticket_id,),
+            ).fetchall()
         if not rows:
             raise TicketNotFound(ticket_id)
+        try:
+            return self._replay(ticket_id, rows)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StoreError(self.path, f"read ticket {ticket_id!r}", repr(exc)) from exc
+
+    def _replay(self, ticket_id: str, rows: Sequence[tuple[str, ...]]) -> Ticket:
         roles_for = self.lifecycle.roles_for
         events = [
             new_event(
@@ -148,77 +289,134 @@ class SqliteTicketStore:
         return self.lifecycle.replay(ticket_id, events)
 
     def save(
-        self, ticket: Ticket, *, expected_version: int, due_at: datetime | None = None
+        self,
+        ticket: Ticket,
+        *,
+        expected_version: int,
+        due_at: datetime | None = None,
+        care_events: Sequence[CareEvent] = (),
+        release: bool = False,
     ) -> None:
-        """Append the ticket's new events and set its due instant, if the version matches."""
+        """Append the new events, set the due instant and queue ``care_events``, in one go.
+
+        ``release`` ends the caller's claim on the ticket (a tick's save);
+        another writer's save leaves a claim as it is.
+
+        Raises:
+            TicketExists: ``expected_version`` is 0 and the id is taken.
+            ConcurrentUpdate: the stored version is not ``expected_version``.
+            InvalidValue: the store cannot keep an event exactly.
+            StoreError: the database failed. Nothing is written in each case.
+        """
         due = None if due_at is None else to_utc(due_at, "due_at").timestamp()
         new = _rows(ticket, expected_version)
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        outbox = [_outbox_row(e) for e in care_events]
+        with _transaction(self._db, self.path, f"save ticket {ticket.id!r}") as db:
             row = db.execute("SELECT version FROM tickets WHERE id = ?", (ticket.id,)).fetchone()
             actual = row[0] if row else 0
+            if expected_version == 0 and row is not None:
+                raise TicketExists(ticket.id)
             if actual != expected_version or ticket.version < actual:
                 raise ConcurrentUpdate(ticket.id, expected_version, actual)
             db.executemany("INSERT INTO ticket_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", new)
             db.execute(
                 "INSERT INTO tickets (id, version, next_due_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET version = excluded.version, "
-                "next_due_at = excluded.next_due_at",
+                "next_due_at = excluded.next_due_at" + (", lease_until = NULL" if release else ""),
                 (ticket.id, ticket.version, due),
             )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            db.executemany(
+                "INSERT INTO outbox (kind, customer_id, at, event_id, data) VALUES (?, ?, ?, ?, ?)",
+                outbox,
+            )
 
     def load(self, tickets: Iterable[tuple[Ticket, datetime | None]]) -> None:
         """Bulk-insert new tickets with their due instants, in one transaction (imports).
 
         Raises:
-            ConcurrentUpdate: one of the ids is taken; nothing is written.
+            TicketExists: one of the ids is taken; nothing is written.
+            NaiveDatetimeError: a due instant has no time zone; nothing is written.
         """
         rows = []
         heads = []
         for ticket, due_at in tickets:
-            heads.append(
-                (ticket.id, ticket.version, None if due_at is None else due_at.timestamp())
-            )
+            due = None if due_at is None else to_utc(due_at, "due_at").timestamp()
+            heads.append((ticket.id, ticket.version, due))
             rows.extend(_rows(ticket, 0))
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany("INSERT INTO tickets (id, version, next_due_at) VALUES (?, ?, ?)", heads)
-            db.executemany("INSERT INTO ticket_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            db.execute("COMMIT")
-        except sqlite3.IntegrityError as exc:
-            db.execute("ROLLBACK")
-            raise ConcurrentUpdate("(bulk load)", 0, -1) from exc
-        except BaseException:
-            db.execute("ROLLBACK")
+            with _transaction(self._db, self.path, "load tickets") as db:
+                db.executemany(
+                    "INSERT INTO tickets (id, version, next_due_at) VALUES (?, ?, ?)", heads
+                )
+                db.executemany("INSERT INTO ticket_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        except StoreError as exc:
+            if isinstance(exc.__cause__, sqlite3.IntegrityError):
+                raise TicketExists("(one of the loaded ids)") from exc.__cause__
             raise
 
-    def due(self, now: datetime, limit: int | None = None) -> list[str]:
-        """Ids due at or before ``now``, earliest first (an index range scan)."""
+    def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[str]:
+        """Lease up to ``limit`` due tickets no one holds, earliest first.
+
+        The lease ends when the holder saves with ``release=True``, or when it
+        runs out (the holder died): then the ticket is claimed again.
+        """
         cutoff = to_utc(now, "now").timestamp()
-        rows = self._db.execute(
-            "SELECT id FROM tickets WHERE next_due_at IS NOT NULL AND next_due_at <= ? "
-            "ORDER BY next_due_at LIMIT ?",
-            (cutoff, -1 if limit is None else limit),
-        ).fetchall()
+        with _transaction(self._db, self.path, "claim due tickets") as db:
+            rows = db.execute(
+                "SELECT id FROM tickets WHERE next_due_at IS NOT NULL AND next_due_at <= ? "
+                "AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_due_at LIMIT ?",
+                (cutoff, cutoff, limit),
+            ).fetchall()
+            until = cutoff + lease.total_seconds()
+            db.executemany(
+                "UPDATE tickets SET lease_until = ? WHERE id = ?", [(until, r[0]) for r in rows]
+            )
         return [r[0] for r in rows]
+
+    def due(self, now: datetime, limit: int | None = None) -> list[str]:
+        """Ids due at or before ``now``, earliest first, claimed or not (an index range scan)."""
+        cutoff = to_utc(now, "now").timestamp()
+        with _faults(self.path, "read the due index"):
+            rows = self._db.execute(
+                "SELECT id FROM tickets WHERE next_due_at IS NOT NULL AND next_due_at <= ? "
+                "ORDER BY next_due_at LIMIT ?",
+                (cutoff, -1 if limit is None else limit),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def outbox(self, limit: int = 100) -> list[tuple[int, CareEvent]]:
+        """Care events saved with tickets and not yet acknowledged, oldest first."""
+        with _faults(self.path, "read the outbox"):
+            rows = self._db.execute(
+                "SELECT seq, kind, customer_id, at, event_id, data FROM outbox "
+                "ORDER BY seq LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [
+            (seq, _care_event(kind, customer, at, eid, data))
+            for seq, kind, customer, at, eid, data in rows
+        ]
+
+    def acknowledge(self, seqs: Iterable[int]) -> None:
+        """Remove handled care events from the outbox."""
+        with _transaction(self._db, self.path, "acknowledge care events") as db:
+            db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
 
     def __iter__(self) -> Iterator[Ticket]:
         """Iterate over every stored ticket (loads each one)."""
-        ids = [r[0] for r in self._db.execute("SELECT id FROM tickets ORDER BY rowid")]
+        with _faults(self.path, "list tickets"):
+            ids = [r[0] for r in self._db.execute("SELECT id FROM tickets ORDER BY rowid")]
         return (self.get(tid) for tid in ids)
 
     def __len__(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM tickets").fetchone()[0])
+        with _faults(self.path, "count tickets"):
+            return int(self._db.execute("SELECT count(*) FROM tickets").fetchone()[0])
 
 
 def _rows(ticket: Ticket, first: int) -> list[tuple[object, ...]]:
     """The ``ticket_events`` rows of the ticket's events from index ``first`` on."""
+    events = ticket.events[first:]
+    data = check_events(events)
     return [
         (
             ticket.id,
@@ -228,11 +426,19 @@ def _rows(ticket: Ticket, first: int) -> list[tuple[object, ...]]:
             e.actor,
             str(e.status_before),
             str(e.status_after),
-            dumps(e.data),
+            encoded,
             ",".join(sorted(e.roles)),
         )
-        for seq, e in enumerate(ticket.events[first:], start=first)
+        for seq, e, encoded in zip(range(first, ticket.version), events, data, strict=True)
     ]
+
+
+def _outbox_row(event: CareEvent) -> tuple[object, ...]:
+    return (event.kind, event.customer_id, event.at.timestamp(), event.id, dumps(event.data))
+
+
+def _care_event(kind: str, customer: str, at: float, event_id: str | None, data: str) -> CareEvent:
+    return CareEvent(kind, customer, datetime.fromtimestamp(at, UTC), id=event_id, data=loads(data))
 
 
 @functools.cache
@@ -254,63 +460,62 @@ class SqliteJobStore:
     ran out (its worker died) is claimed again, with the same key.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
         self.path = str(path)
-        self._db = open_database(path)
+        self._connections = _Connections(self.path, timeout)
+        self._connections.adopt(open_database(path, timeout))
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        return self._connections.get()
 
     def close(self) -> None:
-        """Close the connection."""
-        self._db.close()
+        """Close every thread's connection."""
+        self._connections.close()
 
     def enqueue(self, touch: Touch, *, enrolled_at: datetime) -> bool:
         """Add ``touch`` unless its key exists (idempotent)."""
-        cur = self._db.execute(
-            f"INSERT OR IGNORE INTO jobs ({_JOB_COLUMNS}, enrolled_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (*_job_row(touch), to_utc(enrolled_at, "enrolled_at").timestamp()),
-        )
-        return cur.rowcount == 1
+        with _faults(self.path, "enqueue a job"):
+            cur = self._db.execute(
+                f"INSERT OR IGNORE INTO jobs ({_JOB_COLUMNS}, enrolled_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*_job_row(touch), to_utc(enrolled_at, "enrolled_at").timestamp()),
+            )
+            return cur.rowcount == 1
 
     def enqueue_many(self, touches: Iterable[Touch], *, enrolled_at: datetime) -> int:
         """Add many touches in one transaction; return how many were new."""
         at = to_utc(enrolled_at, "enrolled_at").timestamp()
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with _transaction(self._db, self.path, "enqueue jobs") as db:
             before = db.total_changes
             db.executemany(
                 f"INSERT OR IGNORE INTO jobs ({_JOB_COLUMNS}, enrolled_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 ((*_job_row(t), at) for t in touches),
             )
-            added = db.total_changes - before
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        return added
+            return db.total_changes - before
 
     def cancel(self, *, key: str | None = None, prefix: str | None = None) -> int:
         """Cancel pending jobs by key or key prefix."""
-        if key is not None:
-            cur = self._db.execute(
-                "UPDATE jobs SET state = 'cancelled' WHERE key = ? AND state = 'pending'", (key,)
-            )
-        else:
-            low = prefix or ""
-            cur = self._db.execute(
-                "UPDATE jobs SET state = 'cancelled' "
-                "WHERE key >= ? AND key < ? AND state = 'pending'",
-                (low, low + "\U0010ffff"),
-            )
-        return cur.rowcount
+        with _faults(self.path, "cancel jobs"):
+            if key is not None:
+                cur = self._db.execute(
+                    "UPDATE jobs SET state = 'cancelled' WHERE key = ? AND state = 'pending'",
+                    (key,),
+                )
+            else:
+                low = prefix or ""
+                cur = self._db.execute(
+                    "UPDATE jobs SET state = 'cancelled' "
+                    "WHERE key >= ? AND key < ? AND state = 'pending'",
+                    (low, low + "\U0010ffff"),
+                )
+            return cur.rowcount
 
     def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Touch]:
         """Lease up to ``limit`` due jobs (expired leases included), earliest first."""
         cutoff = to_utc(now, "now").timestamp()
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with _transaction(self._db, self.path, "claim due jobs") as db:
             rows = db.execute(
                 f"SELECT {_JOB_COLUMNS} FROM jobs "
                 "WHERE state = 'pending' AND due_at <= ? "
@@ -321,52 +526,55 @@ class SqliteJobStore:
                 "UPDATE jobs SET lease_until = ?, attempts = attempts + 1 WHERE key = ?",
                 [(cutoff + lease.total_seconds(), r[0]) for r in rows],
             )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         return [_touch(r) for r in rows]
 
     def complete(self, key: str, *, outcome: str, at: datetime) -> None:
         """End the job with its outcome."""
-        self._db.execute(
-            "UPDATE jobs SET state = 'done', outcome = ?, done_at = ?, lease_until = NULL "
-            "WHERE key = ?",
-            (outcome, to_utc(at, "at").timestamp(), key),
-        )
+        with _faults(self.path, "complete a job"):
+            self._db.execute(
+                "UPDATE jobs SET state = 'done', outcome = ?, done_at = ?, lease_until = NULL "
+                "WHERE key = ?",
+                (outcome, to_utc(at, "at").timestamp(), key),
+            )
 
     def release(self, key: str, *, until: datetime, reason: str) -> None:
         """Make the job due again at ``until``."""
-        self._db.execute(
-            "UPDATE jobs SET due_at = ?, lease_until = NULL, reason = ? WHERE key = ?",
-            (to_utc(until, "until").timestamp(), reason, key),
-        )
+        with _faults(self.path, "release a job"):
+            self._db.execute(
+                "UPDATE jobs SET due_at = ?, lease_until = NULL, reason = ? WHERE key = ?",
+                (to_utc(until, "until").timestamp(), reason, key),
+            )
 
     def sent_since(self, customer_id: str, since: datetime) -> list[SentTouch]:
         """The customer's sends after ``since``."""
-        rows = self._db.execute(
-            "SELECT key, grp, done_at FROM jobs "
-            "WHERE customer_id = ? AND outcome = 'sent' AND done_at > ?",
-            (customer_id, to_utc(since, "since").timestamp()),
-        ).fetchall()
-        return [SentTouch(k, customer_id, g, datetime.fromtimestamp(t, UTC)) for k, g, t in rows]
+        with _faults(self.path, "read sends"):
+            rows = self._db.execute(
+                "SELECT key, grp, done_at FROM jobs "
+                "WHERE customer_id = ? AND outcome = 'sent' AND done_at > ?",
+                (customer_id, to_utc(since, "since").timestamp()),
+            ).fetchall()
+            return [
+                SentTouch(k, customer_id, g, datetime.fromtimestamp(t, UTC)) for k, g, t in rows
+            ]
 
     def last_enrolled(self, prefix: str) -> datetime | None:
         """When a job under ``prefix`` was last enqueued."""
-        row = self._db.execute(
-            "SELECT max(enrolled_at) FROM jobs WHERE key >= ? AND key < ?",
-            (prefix, prefix + "\U0010ffff"),
-        ).fetchone()
-        return None if row[0] is None else datetime.fromtimestamp(row[0], UTC)
+        with _faults(self.path, "read enrolments"):
+            row = self._db.execute(
+                "SELECT max(enrolled_at) FROM jobs WHERE key >= ? AND key < ?",
+                (prefix, prefix + "\U0010ffff"),
+            ).fetchone()
+            return None if row[0] is None else datetime.fromtimestamp(row[0], UTC)
 
     def state(self, key: str) -> tuple[str, str | None, str | None]:
         """(state, outcome, last reason) of a job."""
-        row = self._db.execute(
-            "SELECT state, outcome, reason FROM jobs WHERE key = ?", (key,)
-        ).fetchone()
-        if row is None:
-            raise KeyError(key)
-        return row[0], row[1], row[2]
+        with _faults(self.path, "read a job"):
+            row = self._db.execute(
+                "SELECT state, outcome, reason FROM jobs WHERE key = ?", (key,)
+            ).fetchone()
+            if row is None:
+                raise KeyError(key)
+            return row[0], row[1], row[2]
 
 
 def _job_row(t: Touch) -> tuple[object, ...]:
