@@ -14,8 +14,17 @@ from datetime import date, timedelta
 
 import pendulum
 
-from carekit import AtBreach, Customer, Desk, EscalationLevel, EscalationPolicy, Metric, Notify
-from carekit._model import Channel
+from carekit import (
+    AtBreach,
+    Channel,
+    Customer,
+    Desk,
+    EscalationLevel,
+    EscalationPolicy,
+    Metric,
+    Notify,
+    Ticket,
+)
 from carekit.campaigns import CampaignScheduler, CareEvent
 from carekit.campaigns.recipes import MARKETING_CAP, all_recipes
 from carekit.i18n import Message, Money
@@ -64,31 +73,27 @@ def main() -> PrintingSender:
         fields={"shop": "Toko Sejahtera", "link": "https://toko.example"},
     )
     breach = EscalationLevel("breach", AtBreach(Metric.FIRST_RESPONSE), [Notify("supervisor")])
+
+    def voucher(kind: str, _ticket: Ticket) -> dict[str, object]:
+        """The shop's apology voucher, carried by the desk's breach care event."""
+        if kind != "sla_breached":
+            return {}
+        return {"voucher_code": "MAAF50", "voucher_value": Money(50000)}
+
     desk = Desk(
         InMemoryTicketStore(),
         clock=clock,
         escalation=EscalationPolicy([breach]),
         handler=RecordingHandler(),
         directory=directory,
+        care_data=voucher,
     )
 
     def advance(by: timedelta) -> None:
         clock.advance(by)
         for decision in desk.tick():
             print(f"  !! escalation {decision.key}")
-            care.handle(
-                CareEvent(
-                    "sla_breached",
-                    "siti",
-                    clock.now(),
-                    id=f"{decision.ticket_id}-breach",
-                    data={
-                        "ticket_id": decision.ticket_id,
-                        "voucher_code": "MAAF50",
-                        "voucher_value": Money(50000),
-                    },
-                )
-            )
+        desk.drain_events(care.handle)  # opened, resolved, breached: from the desk's outbox
         care.run_due()
 
     print("20:15 WIB: the complaint arrives by email, marked urgent (1 h first response)")
@@ -98,9 +103,7 @@ def main() -> PrintingSender:
     desk.apply("T-77", "agent_reply", actor="dewi")
     desk.apply("T-77", "add_note", actor="dewi", refund=Money(450000))
     desk.apply("T-77", "resolve", actor="dewi")
-    care.handle(
-        CareEvent("ticket_resolved", "siti", clock.now(), id="T-77", data={"ticket_id": "T-77"})
-    )
+    desk.drain_events(care.handle)
     print("the survey waits for the morning (send window 09:00-20:00 in her zone)")
     advance(timedelta(hours=12))
     print("she buys a replacement blender: her third order")

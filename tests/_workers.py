@@ -8,11 +8,21 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from carekit import Channel, Customer
+from carekit import (
+    AtBreach,
+    Channel,
+    Customer,
+    Desk,
+    EscalationLevel,
+    EscalationPolicy,
+    Metric,
+    Notify,
+    Ticket,
+)
 from carekit.campaigns import CampaignScheduler
 from carekit.campaigns.recipes import csat_after_resolution
 from carekit.i18n import Message
-from carekit.stores.sqlite import SqliteJobStore
+from carekit.stores.sqlite import SqliteJobStore, SqliteTicketStore
 from carekit.testing import InMemoryDirectory, ManualClock
 
 CUSTOMER = Customer("c-1", name="Siti", locale="id", timezone="Asia/Jakarta", consent={"email"})
@@ -65,3 +75,49 @@ def claim_all(jobs: str, out: str, now_ts: float) -> None:
     while batch := store.claim(now, limit=5, lease=timedelta(minutes=5)):
         got += [t.key for t in batch]
     Path(out).write_text(json.dumps(got), encoding="utf-8")
+
+
+# -- desk workers ---------------------------------------------------------------------------
+
+DESK_T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+class KeyLog:
+    """An escalation handler whose record survives processes: one row per hand-over."""
+
+    def __init__(self, path: str) -> None:
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=60)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS handed (key TEXT, pid INTEGER)")
+
+    def handle(self, escalation: object, ticket: object) -> None:
+        self.db.execute("INSERT INTO handed VALUES (?, ?)", (escalation.key, os.getpid()))  # type: ignore[attr-defined]
+
+
+def seed_desk(db: str, tickets: int, first: int = 0) -> None:
+    """Store ``tickets`` phone calls opened at DESK_T0, due at their 30 s breach."""
+    store = SqliteTicketStore(db)
+    store.load(
+        (
+            Ticket.open(f"C-{i}", channel="phone", customer_id="c", at=DESK_T0),
+            DESK_T0 + timedelta(seconds=30),
+        )
+        for i in range(first, first + tickets)
+    )
+    store.close()
+
+
+def tick_worker(db: str, log: str, now_ts: float, lease_s: float = 60.0) -> None:
+    """Tick one SQLite desk until nothing is due and unclaimed."""
+    ladder = EscalationPolicy(
+        [EscalationLevel("missed", AtBreach(Metric.FIRST_RESPONSE), [Notify("lead")])]
+    )
+    desk = Desk(
+        SqliteTicketStore(db),
+        clock=ManualClock(datetime.fromtimestamp(now_ts, UTC)),
+        escalation=ladder,
+        handler=KeyLog(log),
+        lease=timedelta(seconds=lease_s),
+    )
+    while desk.tick(limit=20).claimed:
+        pass

@@ -108,7 +108,7 @@ def plan_tick(
         report = policy.evaluate(updated, now=now)
     deadline = eta(report)
     handed = tuple(attrs.evolve(d, eta=deadline) for d in decided)
-    breaches = [d for d in handed if _is_breach(d, report)]
+    breaches = _breaches(ticket, handed, report)
     return TickPlan(
         ticket=updated,
         report=report,
@@ -148,12 +148,33 @@ def _carry_out(lifecycle: Lifecycle, ticket: Ticket, decision: Escalation, at: d
     )
 
 
-def _is_breach(decision: Escalation, report: SlaReport) -> bool:
-    """Whether ``decision`` is about an SLA cycle that breached (a breach or after it)."""
-    if decision.metric not in _METRICS:
-        return False
-    cycles = report.cycles(Metric(decision.metric))
-    return 0 < decision.cycle <= len(cycles) and cycles[decision.cycle - 1].breached
+def _breaches(
+    ticket: Ticket, decided: tuple[Escalation, ...], report: SlaReport
+) -> list[Escalation]:
+    """One decision per SLA cycle that breached and whose breach was not recorded before.
+
+    A breach is recorded with the first escalation decided at or after it; a
+    warning recorded before the breach does not count.
+    """
+    seen = {
+        (e.data.get("metric"), e.data.get("cycle"), e.at)
+        for e in ticket.events
+        if Role.ESCALATION in e.roles
+    }
+    out: dict[tuple[str, int], Escalation] = {}
+    for decision in decided:
+        if decision.metric not in _METRICS or (decision.metric, decision.cycle) in out:
+            continue
+        cycles = report.cycles(Metric(decision.metric))
+        if not 0 < decision.cycle <= len(cycles) or not cycles[decision.cycle - 1].breached:
+            continue
+        clock = cycles[decision.cycle - 1]
+        breach = clock.instant_at(clock.target.duration)
+        if not any(
+            m == decision.metric and c == decision.cycle and at >= breach for m, c, at in seen
+        ):
+            out[(decision.metric, decision.cycle)] = decision
+    return list(out.values())
 
 
 def _breach_event(

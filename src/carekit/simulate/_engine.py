@@ -110,14 +110,18 @@ class _Sender:
 
 
 class _Handler:
-    def __init__(self, on_breach: Callable[[Escalation, Ticket], None]) -> None:
+    def __init__(self) -> None:
         self.by_level: Counter[str] = Counter()
-        self.on_breach = on_breach
 
     def handle(self, decision: Escalation, ticket: Ticket) -> None:
         self.by_level[decision.level] += 1
-        if decision.level == "breach":
-            self.on_breach(decision, ticket)
+
+
+def _voucher(kind: str, ticket: Ticket) -> dict[str, object]:
+    """The shop's apology voucher, in the care event of a breach (the desk's care_data hook)."""
+    if kind != "sla_breached":
+        return {}
+    return {"voucher_code": f"MAAF-{ticket.id}", "voucher_value": Money(50000, "IDR")}
 
 
 def _customers(model: DeskModel, rng: random.Random) -> list[Customer]:
@@ -162,7 +166,7 @@ class _Run:  # one simulation run; all mutable state lives here
         self.customers = _customers(model, random.Random(f"{seed}/customers"))
         self.directory = InMemoryDirectory(self.customers)
         self.sender = _Sender()
-        self.handler = _Handler(self._breached)
+        self.handler = _Handler()
         self.desk = Desk(
             store,
             clock=self.clock,
@@ -170,6 +174,7 @@ class _Run:  # one simulation run; all mutable state lives here
             escalation=escalation,
             handler=self.handler,
             directory=self.directory,
+            care_data=_voucher,
         )
         self.scheduler = CampaignScheduler(
             campaigns,
@@ -226,7 +231,6 @@ class _Run:  # one simulation run; all mutable state lives here
         self.count += 1
         ticket_id = f"T-{self.count:05d}"
         self.desk.open(ticket_id, channel=channel, customer_id=customer.id)
-        self.scheduler.handle(CareEvent("ticket_opened", customer.id, self.now(), id=ticket_id))
         self.enqueue(ticket_id, channel)
         if channel is Channel.PHONE:
             patience = self.rng.expovariate(1 / model.call_patience.total_seconds())
@@ -282,10 +286,6 @@ class _Run:  # one simulation run; all mutable state lives here
 
     def resolve(self, t: float, ticket: Ticket) -> None:
         self.desk.apply(ticket.id, self.trigger(Role.RESOLUTION))
-        data = {"ticket_id": ticket.id}
-        self.scheduler.handle(
-            CareEvent("ticket_resolved", ticket.customer_id, self.now(), id=ticket.id, data=data)
-        )
         if ticket.channel is not Channel.PHONE and self.rng.random() < self.model.p_reopen:
             self.at(
                 t + self.rng.expovariate(1 / 86_400), "back", (ticket.id, Role.CUSTOMER_MESSAGE)
@@ -301,10 +301,6 @@ class _Run:  # one simulation run; all mutable state lives here
         if trigger not in self.desk.lifecycle.allowed(ticket):
             return
         ticket = self.desk.apply(ticket_id, trigger)
-        if Role.REOPEN in ticket.events[-1].roles:
-            self.scheduler.handle(
-                CareEvent("ticket_reopened", ticket.customer_id, self.now(), id=ticket_id)
-            )
         self.enqueue(ticket_id, ticket.channel)
 
     def hang_up(self, ticket_id: str) -> None:
@@ -332,23 +328,9 @@ class _Run:  # one simulation run; all mutable state lives here
             )
         )
 
-    def _breached(self, decision: Escalation, ticket: Ticket) -> None:
-        self.scheduler.handle(
-            CareEvent(
-                "sla_breached",
-                ticket.customer_id,
-                self.now(),
-                id=f"{ticket.id}-breach",
-                data={
-                    "ticket_id": ticket.id,
-                    "voucher_code": f"MAAF-{ticket.id}",
-                    "voucher_value": Money(50000, "IDR"),
-                },
-            )
-        )
-
     def tick(self, t: float) -> None:
         self.desk.tick()
+        self.desk.drain_events(self.scheduler.handle)
         report = self.scheduler.run_due(limit=1000)
         for key, reason in report.suppressed:
             self.suppressed[f"{key.split('/')[0]}: {reason}"] += 1
@@ -371,7 +353,7 @@ class _Run:  # one simulation run; all mutable state lives here
                     customer_id,
                     self.now(),
                     id=f"{kind}-{occurrence}",
-                    data={"score": score, "ticket_id": occurrence},
+                    data={"score": score, "ticket_id": occurrence.split("@")[0]},
                 )
                 self.answers.append(event)
                 self.scheduler.handle(event)
@@ -432,6 +414,7 @@ class _Run:  # one simulation run; all mutable state lives here
                     day = int((t - start) // 86_400) + 1
                     progress(f"day {day}/{days}: {self.count} tickets so far")
             self.dispatch(t)
+            self.desk.drain_events(self.scheduler.handle)  # care events out of the desk's outbox
         self.clock.set(datetime.fromtimestamp(end, UTC))
 
 

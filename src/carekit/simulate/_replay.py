@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from carekit._escalation import EscalationPolicy
-from carekit._model import Customer, Role
+from carekit._model import Customer
 from carekit._selector import PolicySelector
 from carekit._sla import SlaPolicy
-from carekit.campaigns import CareEvent
 from carekit.campaigns._planning import Campaign
 from carekit.campaigns.recipes import all_recipes
 from carekit.exceptions import InvalidValue
@@ -97,6 +96,7 @@ def replay_csv(
             next_tick += TICK
         run.clock.set(at)
         _apply(run, row, model)
+        run.desk.drain_events(run.scheduler.handle)
         if progress is not None and n % 1000 == 0:
             progress(f"{n}/{len(rows)} events replayed")
     for _ in range(12):  # an hour of ticks after the last event
@@ -123,17 +123,7 @@ def _apply(run: Any, row: Mapping[str, str], model: DeskModel) -> None:
             priority=row.get("priority") or "normal",
         )
         return
-    ticket = run.desk.apply(ticket_id, event, actor=actor)
-    if Role.RESOLUTION in ticket.events[-1].roles:
-        run.scheduler.handle(
-            CareEvent(
-                "ticket_resolved",
-                ticket.customer_id,
-                run.now(),
-                id=ticket_id,
-                data={"ticket_id": ticket_id},
-            )
-        )
+    run.desk.apply(ticket_id, event, actor=actor)
 
 
 def compare(
