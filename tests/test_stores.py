@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import enum
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from carekit import Lifecycle, Priority, Role, Ticket
 from carekit.exceptions import (
     ConcurrentUpdate,
     InvalidValue,
+    NaiveDatetimeError,
     SchemaError,
+    StoreError,
     TicketExists,
     TicketNotFound,
 )
@@ -245,3 +251,156 @@ def test_sqlite_migrates_a_version_1_file(tmp_path: Path) -> None:
     ]
     version = store._db.execute("SELECT value FROM carekit_meta").fetchone()[0]
     assert str(SCHEMA_VERSION) == version
+
+
+# -- faults: every SQLite failure is a StoreError that keeps its cause, and changes nothing --
+
+
+def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
+    """Junk where the database should be: a typed error naming the file, the cause kept."""
+    path = tmp_path / "junk.sqlite3"
+    path.write_bytes(b"this is a spreadsheet, not a database" * 200)
+    with pytest.raises(StoreError, match=r"junk\.sqlite3") as info:
+        SqliteTicketStore(path)
+    assert isinstance(info.value.__cause__, sqlite3.DatabaseError)
+
+
+def test_a_truncated_database_is_a_store_error(tmp_path: Path) -> None:
+    """A file cut short (a disk that filled during a copy) is refused with a typed error."""
+    path = tmp_path / "desk.sqlite3"
+    store = SqliteTicketStore(path)
+    for i in range(50):
+        store.save(worked(f"T-{i}"), expected_version=0)
+    store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store._db.execute("PRAGMA journal_mode=DELETE")
+    store.close()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    with pytest.raises(StoreError):
+        list(SqliteTicketStore(path))
+
+
+def test_a_read_only_database_is_a_store_error_and_nothing_changes(tmp_path: Path) -> None:
+    """Writes refused by the database (read-only) reach the host as StoreError."""
+    store = SqliteTicketStore(tmp_path / "desk.sqlite3")
+    store._db.execute("PRAGMA query_only = ON")  # what a read-only file or mount does to writes
+    with pytest.raises(StoreError, match="readonly") as info:
+        store.save(worked(), expected_version=0)
+    assert "cannot rollback" not in str(info.value)
+    store._db.execute("PRAGMA query_only = OFF")
+    with pytest.raises(TicketNotFound):
+        store.get("T-1")
+
+
+def test_a_full_disk_is_a_store_error_with_the_real_cause(tmp_path: Path) -> None:
+    """A database that cannot grow says so, not 'cannot rollback'; nothing is half-written."""
+    store = SqliteTicketStore(tmp_path / "desk.sqlite3")
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count = {pages + 1}")
+    big = Ticket.open("T-big", channel="email", customer_id="c", at=T0, body="x" * 100_000)
+    with pytest.raises(StoreError, match="full") as info:
+        store.save(big, expected_version=0)
+    assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+    with pytest.raises(TicketNotFound):
+        store.get("T-big")
+
+
+def test_a_lock_held_beyond_the_timeout_is_a_store_error(tmp_path: Path) -> None:
+    """Another writer holding the file longer than the timeout: a typed error, no hang."""
+    path = tmp_path / "desk.sqlite3"
+    store = SqliteTicketStore(path, timeout=0.05)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreError, match="locked"):
+            store.save(worked(), expected_version=0)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    store.save(worked(), expected_version=0)
+
+
+def test_a_file_of_another_application_is_refused_untouched(tmp_path: Path) -> None:
+    """Foreign tables and no carekit schema: refused, and the file is not changed (no WAL)."""
+    path = tmp_path / "crm.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT)")
+    db.commit()
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="another application"):
+        SqliteTicketStore(path)
+    assert before == path.read_bytes()
+    assert not (tmp_path / "crm.sqlite3-wal").exists()
+
+
+# -- round trip or refuse -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"actor": 42}, "actor"),
+        ({"actor": "ana\ud800"}, "actor"),
+        ({"data": {"note": "broken \udc00 text"}}, "event data"),
+        ({"data": {"\ud83d": "key"}}, "event data"),
+    ],
+)
+def test_what_a_store_cannot_keep_is_refused_at_save(
+    store: TicketStore, change: dict[str, Any], field: str
+) -> None:
+    """A non-text actor or text with lone surrogates is refused, by every store alike."""
+    ticket = Ticket.open("T-1", channel="chat", customer_id="c", at=T0)
+    bad = attrs.evolve(ticket.events[0], **change)
+    with pytest.raises(InvalidValue) as info:
+        store.save(attrs.evolve(ticket, events=(bad,)), expected_version=0)
+    assert field == info.value.field
+    with pytest.raises(TicketNotFound):
+        store.get("T-1")
+
+
+def test_any_valid_unicode_round_trips(store: TicketStore) -> None:
+    """Scripts, emoji and characters outside the BMP come back as they were."""
+    text = "Halo \U0001f44b \u4f60\u597d \u0645\u0631\u062d\u0628\u0627 \U0001d518 \u0000"
+    ticket = Ticket.open("T-u", channel="chat", customer_id="c", at=T0, actor=text, body=text)
+    store.save(ticket, expected_version=0)
+    assert ticket == store.get("T-u")
+
+
+def test_bulk_load_refuses_a_naive_due_instant(store: TicketStore) -> None:
+    """A naive due instant in a bulk load is refused before anything is written."""
+    naive = datetime(2026, 3, 2, 9, 0)  # noqa: DTZ001 - the point of the test
+    with pytest.raises(NaiveDatetimeError):
+        store.load([(worked("T-0"), None), (worked("T-1"), naive)])  # type: ignore[attr-defined]
+    with pytest.raises(TicketNotFound):
+        store.get("T-0")
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(st.characters(exclude_categories=("Cs",))),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.text(st.characters(exclude_categories=("Cs",)), max_size=5), inner, max_size=4
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=JSON)
+def test_any_json_shaped_data_round_trips_exactly(tmp_path: Path, data: Any) -> None:
+    """Any JSON-shaped event data, tag-shaped keys and any valid Unicode included."""
+    store = SqliteTicketStore(tmp_path / "json.sqlite3")
+    ticket_id = f"T-{uuid.uuid4()}"
+    ticket = Ticket.open(ticket_id, channel="chat", customer_id="c", at=T0, payload=data)
+    store.save(ticket, expected_version=0)
+    assert ticket == store.get(ticket_id)
+    store.close()
