@@ -381,11 +381,11 @@ JSON = st.recursive(
     | st.booleans()
     | st.integers(min_value=-(2**63), max_value=2**63 - 1)
     | st.floats(allow_nan=False)
-    | st.text(st.characters(exclude_categories=("Cs",))),
+    | st.text(st.characters(codec="utf-8")),
     lambda inner: (
         st.lists(inner, max_size=4)
         | st.dictionaries(
-            st.text(st.characters(exclude_categories=("Cs",)), max_size=5), inner, max_size=4
+            st.text(st.characters(codec="utf-8"), max_size=5), inner, max_size=4
         )
     ),
     max_leaves=12,
