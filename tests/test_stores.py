@@ -384,9 +384,7 @@ JSON = st.recursive(
     | st.text(st.characters(codec="utf-8")),
     lambda inner: (
         st.lists(inner, max_size=4)
-        | st.dictionaries(
-            st.text(st.characters(codec="utf-8"), max_size=5), inner, max_size=4
-        )
+        | st.dictionaries(st.text(st.characters(codec="utf-8"), max_size=5), inner, max_size=4)
     ),
     max_leaves=12,
 )
