@@ -174,6 +174,7 @@ DEFAULT_TRIGGERS: tuple[TriggerSpec, ...] = (
 # fmt: on
 
 _MOVE_ROLES = frozenset({Role.RESOLUTION, Role.REOPEN})  # stamped from the move, not declared
+_NO_CHANGES: Mapping[str, Any] = MappingProxyType({})
 
 
 @attrs.frozen
@@ -198,6 +199,9 @@ class _Graph:
     by_state: Mapping[str, tuple[str, ...]]
     by_role: Mapping[Role, str]
     done: frozenset[str]
+    # per trigger, only where non-empty: the data it requires, the fields it sets
+    required: Mapping[str, Mapping[str, Converter]]
+    sets: Mapping[str, Mapping[str, str]]
 
 
 def _merge(rows: Iterable[TriggerSpec], lifecycle: str) -> dict[str, TriggerSpec]:
@@ -295,10 +299,10 @@ class Lifecycle:
         By default each row's ``sets`` (field from data key). Override for
         computed fields (call ``super()``); used by :meth:`apply` and :meth:`replay`.
         """
-        row = self.graph().rows.get(event.kind)
-        if row is None or not row.sets:
-            return {}
-        return {field: event.data[key] for field, key in row.sets.items() if key in event.data}
+        sets = self.graph().sets.get(event.kind)
+        if sets is None:
+            return _NO_CHANGES
+        return {field: event.data[key] for field, key in sets.items() if key in event.data}
 
     # -- the compiled graph -------------------------------------------------------
 
@@ -327,6 +331,8 @@ class Lifecycle:
             by_state={s: tuple(t for t in triggers if (s, t) in table) for s in states},
             by_role=MappingProxyType(_by_role(rows.values())),
             done=frozenset(_as_state(s) for s in done),
+            required=_nonempty(rows, "requires"),
+            sets=_nonempty(rows, "sets"),
         )
 
     @classmethod
@@ -485,7 +491,7 @@ class Lifecycle:
                 trigger,
                 f"dated {when.isoformat()}, before the ticket's last event at {last.isoformat()}",
             )
-        required = graph.rows[trigger].requires
+        required = graph.required.get(trigger)
         checked = self._check_data(ticket, trigger, data, required) if required else data
         edge = graph.direct.get((status, trigger)) or next(
             (e for e in edges if self._guards_pass(e, ticket, checked)), None
@@ -518,7 +524,11 @@ class Lifecycle:
         return InvalidTransition(ticket.id, ticket.status, trigger, self.allowed(ticket), reason)
 
     def _fold(self, ticket: Ticket, event: TicketEvent) -> Ticket:
-        changes = self.effects(ticket, event)
+        if type(self).effects is _DEFAULT_EFFECTS:  # the table's own fields, without the hook
+            sets = _graph_of(type(self)).sets
+            changes = self.effects(ticket, event) if event.kind in sets else _NO_CHANGES
+        else:
+            changes = self.effects(ticket, event)
         events = (*ticket.events, event)
         if changes:  # rare: validate the changed fields through the class
             return attrs.evolve(ticket, status=event.status_after, events=events, **changes)
@@ -595,6 +605,11 @@ def _describe(move: Move) -> str:
     return f"{source} → {move.dest}" + (f" (if {', '.join(guards)})" if guards else "")
 
 
+def _nonempty(rows: Mapping[str, TriggerSpec], field: str) -> dict[str, Any]:
+    """Per trigger, one of its mappings (``requires``, ``sets``), where it is not empty."""
+    return {name: getattr(row, field) for name, row in rows.items() if getattr(row, field)}
+
+
 def _by_role(rows: Iterable[TriggerSpec]) -> dict[Role, str]:
     """The first trigger declaring each role."""
     by_role: dict[Role, str] = {}
@@ -666,3 +681,7 @@ def _as_state(value: str) -> str:
         return Status(value)
     except ValueError:
         return value
+
+
+_DEFAULT_EFFECTS = Lifecycle.effects
+_graph_of = Lifecycle.graph.__func__  # type: ignore[attr-defined]

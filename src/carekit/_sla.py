@@ -241,13 +241,15 @@ class SlaPolicy:
         target_for = self.target_for
         steady = not log.changes  # the target is the same for every cycle
         make = self._clock
+        pause_on = self._paused_in(log) if log.done_statuses else self.pause_on
         for metric in self._metrics:
             found = target_for(metric, ticket) if steady else None
             if steady and found is None:
                 continue  # no target for this ticket, whatever its cycles
             clocks = []
+            paused_in = pause_on[metric]
             for n, (start, stop) in enumerate(self._cycles(log, metric), 1):
-                clock = make(log, metric, n, start, stop, found)
+                clock = make(log, metric, n, start, stop, found, paused_in)
                 if clock is not None:
                     clocks.append(clock)
             if clocks:
@@ -255,20 +257,20 @@ class SlaPolicy:
         return SlaReport(ticket.id, self.name, now_dt, cycles)
 
     def _cycles(self, log: Timeline, metric: Metric) -> list[Cycle]:
-        if metric is Metric.FIRST_RESPONSE:
+        if metric is _FR:
             return [log.first_response()]
-        if metric is Metric.RESOLUTION:
+        if metric is _RES:
             return log.resolution(restart=self.reopen == "restart")
-        if metric is Metric.NEXT_RESPONSE:
+        if metric is _NR:
             return log.next_responses()
         return log.periodic_updates()
 
-    def _paused_in(self, log: Timeline, metric: Metric) -> frozenset[str]:
-        """The statuses that pause ``metric``: its ``pause_on``, and done ones when resuming."""
-        statuses = self.pause_on[metric]
-        if metric is Metric.RESOLUTION and self.reopen == "resume" and log.done_statuses:
-            return statuses | log.done_statuses
-        return statuses
+    def _paused_in(self, log: Timeline) -> Mapping[Metric, frozenset[str]]:
+        """The statuses that pause each metric: its ``pause_on``, and done ones when resuming."""
+        if self.reopen == "restart" or not log.done_statuses:
+            return self.pause_on
+        done = log.done_statuses
+        return {m: (s | done if m is Metric.RESOLUTION else s) for m, s in self.pause_on.items()}
 
     def _clock(  # noqa: PLR0917 - positional on purpose: the hot path of every evaluation
         self,
@@ -278,6 +280,7 @@ class SlaPolicy:
         start: float,
         stop: float | None,
         found: tuple[Target, str] | None,
+        paused_in: frozenset[str],
     ) -> SlaClock | None:
         end = log.now if stop is None else stop
         changes: tuple[Change, ...] = ()
@@ -288,24 +291,23 @@ class SlaPolicy:
                 return None
         target, source = found
         calendar = target.calendar or self.calendar
-        paused_in = self._paused_in(log, metric)
         segments, pauses = log.split(start, end, paused_in)
         limit = target.duration.total_seconds()
-        elapsed, due = _measure(calendar, segments, limit)
-        if due is None:
-            due = calendar.add_seconds(end, limit - elapsed)
+        elapsed, due = _measure(calendar, segments, limit, end)
         paused_now = (
             stop is None
             and not paused_in.isdisjoint(log.visited)
             and log.status_at(end) in paused_in
         )
-        paused_total, spans = _pause_spans(calendar, pauses, end if paused_now else None)
+        paused_total, spans = (
+            _pause_spans(calendar, pauses, end if paused_now else None) if pauses else (0.0, ())
+        )
         if stop is not None:
-            state = ClockState.BREACHED if elapsed > limit else ClockState.MET
+            state = _BREACHED if elapsed > limit else _MET
         elif paused_now:
-            state = ClockState.PAUSED
+            state = _PAUSED
         else:
-            state = ClockState.BREACHED if elapsed > limit else ClockState.RUNNING
+            state = _BREACHED if elapsed > limit else _RUNNING
         return new_clock(
             metric,
             target,
@@ -325,10 +327,23 @@ class SlaPolicy:
         )
 
 
+_FR, _NR, _PU, _RES = Metric
+_MET, _BREACHED, _RUNNING, _PAUSED = (
+    ClockState.MET,
+    ClockState.BREACHED,
+    ClockState.RUNNING,
+    ClockState.PAUSED,
+)
+
+
 def _measure(
-    calendar: BusinessCalendar, segments: Sequence[tuple[float, float]], limit: float
-) -> tuple[float, float | None]:
-    """Working time over the counting segments, and the instant it reached ``limit`` (if so)."""
+    calendar: BusinessCalendar, segments: Sequence[tuple[float, float]], limit: float, end: float
+) -> tuple[float, float]:
+    """Working time over the counting segments, and the instant it reaches ``limit``.
+
+    The instant is in the log when the limit was reached inside a segment, else
+    projected from ``end`` as if the clock ran on.
+    """
     elapsed = 0.0
     due: float | None = None
     if calendar._always:
@@ -337,14 +352,14 @@ def _measure(
             if due is None and elapsed + w >= limit:
                 due = a + (limit - elapsed)
             elapsed += w
-        return elapsed, due
+        return elapsed, (end + limit - elapsed) if due is None else due
     between = calendar.between_seconds
     for a, b in segments:
         w = between(a, b)
         if due is None and elapsed + w >= limit:
             due = calendar.add_seconds(a, limit - elapsed) if limit > elapsed else a
         elapsed += w
-    return elapsed, due
+    return elapsed, calendar.add_seconds(end, limit - elapsed) if due is None else due
 
 
 def _pause_spans(

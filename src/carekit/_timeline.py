@@ -34,11 +34,24 @@ __all__ = ["Cycle", "Timeline"]
 Cycle = tuple[float, float | None]
 """A cycle's (start, stop) in epoch seconds; stop is ``None`` while it runs."""
 
-_AGENT = Role.AGENT_REPLY
-_CUSTOMER = Role.CUSTOMER_MESSAGE
-_RESOLUTION = Role.RESOLUTION
-_REOPEN = Role.REOPEN
-_CHANGES = {Role.PRIORITY_CHANGE: "priority", Role.CHANNEL_CHANGE: "channel"}
+# what the fold needs of an event's roles, as bits: computed once per set of roles
+_AGENT, _CUSTOMER, _RESOLUTION, _REOPEN, _PRIORITY, _CHANNEL = 1, 2, 4, 8, 16, 32
+_BITS = {
+    Role.AGENT_REPLY: _AGENT,
+    Role.CUSTOMER_MESSAGE: _CUSTOMER,
+    Role.RESOLUTION: _RESOLUTION,
+    Role.REOPEN: _REOPEN,
+    Role.PRIORITY_CHANGE: _PRIORITY,
+    Role.CHANNEL_CHANGE: _CHANNEL,
+}
+_FLAGS: dict[frozenset[Role], int] = {}
+
+
+def _flags(roles: frozenset[Role]) -> int:
+    flags = _FLAGS.get(roles)
+    if flags is None:
+        flags = _FLAGS[roles] = sum(_BITS.get(r, 0) for r in roles)
+    return flags
 
 
 class Timeline:
@@ -51,7 +64,6 @@ class Timeline:
 
     __slots__ = (
         "_responses",
-        "actors",
         "agent",
         "changes",
         "customer",
@@ -73,42 +85,41 @@ class Timeline:
         status = first.status_after
         statuses = [(first.at.timestamp(), status)]
         agent: list[float] = []
-        actors: list[str | None] = []
         customer: list[float] = []
         resolves: list[float] = []
         reopens: list[float] = []
         changes: list[tuple[float, str, object]] = []
         done = False
         done_statuses: set[str] = set()
+        flags_of = _FLAGS
         for event in events[1:]:
             t = event.at.timestamp()
             if t > now:
                 break
-            roles = event.roles
             after = event.status_after
             if after != status:
                 statuses.append((t, after))
                 status = after
-            if _RESOLUTION in roles:
+            roles = event.roles
+            flags = flags_of[roles] if roles in flags_of else _flags(roles)
+            if flags & _RESOLUTION:
                 resolves.append(t)
                 done = True
-            elif _REOPEN in roles:
+            elif flags & _REOPEN:
                 reopens.append(t)
                 done = False
             if done:
                 done_statuses.add(after)
-            if _AGENT in roles:
+            if flags & _AGENT:
                 agent.append(t)
-                actors.append(event.actor)
-            elif _CUSTOMER in roles:
+            elif flags & _CUSTOMER:
                 customer.append(t)
-            elif not roles.isdisjoint(_CHANGES):
-                field = next(_CHANGES[r] for r in roles if r in _CHANGES)
+            elif flags & (_PRIORITY | _CHANNEL):
+                field = "priority" if flags & _PRIORITY else "channel"
                 changes.append((t, field, event.data[field]))
         self.statuses = statuses
         self.visited = frozenset(s for _, s in statuses)
         self.agent = agent
-        self.actors = actors
         self.customer = customer
         self.resolves = resolves
         self.reopens = reopens
@@ -123,6 +134,15 @@ class Timeline:
     def created(self) -> float:
         """When the ticket was opened."""
         return self.statuses[0][0]
+
+    @property
+    def actors(self) -> list[str | None]:
+        """Who gave each agent reply, in the order of :attr:`agent`."""
+        return [
+            e.actor
+            for e in self.ticket.events[1:]
+            if _flags(e.roles) & _AGENT and e.at.timestamp() <= self.now
+        ]
 
     @property
     def first_reply(self) -> float | None:
@@ -214,15 +234,16 @@ class Timeline:
     def first_response(self) -> Cycle:
         """Creation to the first agent reply, or to a resolution before any reply."""
         stops = [*self.agent[:1], *self.resolves[:1]]
-        return (self.created, min(stops) if stops else None)
+        return (self.statuses[0][0], min(stops) if stops else None)
 
     def resolution(self, *, restart: bool) -> list[Cycle]:
         """Resolution cycles: one that resumes after reopenings, or one per reopening."""
         if restart:  # resolutions and reopenings alternate: cycle k ends at resolution k
-            starts = (self.created, *self.reopens)
+            starts = (self.statuses[0][0], *self.reopens)
             ends = self.resolves
             return [(s, ends[k] if k < len(ends) else None) for k, s in enumerate(starts)]
-        return [(self.created, self.resolves[-1] if self.done and self.resolves else None)]
+        created = self.statuses[0][0]
+        return [(created, self.resolves[-1] if self.done and self.resolves else None)]
 
     def next_responses(self) -> list[Cycle]:
         """Customer message (after the first reply) to the next agent reply or resolution."""
@@ -234,64 +255,61 @@ class Timeline:
 
     def _walk(self) -> tuple[list[Cycle], list[Cycle]]:
         if self._responses is None:
-            self._responses = _ResponseWalk().run(
-                self.agent, self.customer, self.resolves, self.reopens
+            self._responses = _response_walk(
+                _marks(self.agent, self.customer, self.resolves, self.reopens)
             )
         return self._responses
 
 
-class _ResponseWalk:
-    """NEXT_RESPONSE and PERIODIC_UPDATE cycles, in one walk over the merged marks."""
+_AGENT_MARK, _CUSTOMER_MARK, _RESOLVED_MARK, _REOPENED_MARK = range(4)
 
-    __slots__ = ("nr", "nr_start", "pu", "pu_start", "replied", "resolved")
 
-    def __init__(self) -> None:
-        self.nr: list[Cycle] = []
-        self.pu: list[Cycle] = []
-        self.nr_start: float | None = None
-        self.pu_start: float | None = None
-        self.replied = False
-        self.resolved = False
+def _marks(
+    agent: list[float], customer: list[float], resolves: list[float], reopens: list[float]
+) -> list[tuple[float, int]]:
+    marks = [(t, _AGENT_MARK) for t in agent]
+    marks += [(t, _CUSTOMER_MARK) for t in customer]
+    marks += [(t, _RESOLVED_MARK) for t in resolves]
+    marks += [(t, _REOPENED_MARK) for t in reopens]
+    marks.sort()
+    return marks
 
-    def run(
-        self, agent: list[float], customer: list[float], resolves: list[float], reopens: list[float]
-    ) -> tuple[list[Cycle], list[Cycle]]:
-        marks = [(t, 0) for t in agent]
-        marks += [(t, 1) for t in customer]
-        marks += [(t, 2) for t in resolves]
-        marks += [(t, 3) for t in reopens]
-        marks.sort()
-        steps = (self._agent, self._customer, self._resolved, self._reopened)
-        for t, what in marks:
-            steps[what](t)
-        if self.nr_start is not None:
-            self.nr.append((self.nr_start, None))
-        if self.pu_start is not None:
-            self.pu.append((self.pu_start, None))
-        return self.nr, self.pu
 
-    def _stop(self, t: float) -> None:
-        if self.nr_start is not None:
-            self.nr.append((self.nr_start, t))
-            self.nr_start = None
-        if self.pu_start is not None:
-            self.pu.append((self.pu_start, t))
-            self.pu_start = None
+def _response_walk(marks: list[tuple[float, int]]) -> tuple[list[Cycle], list[Cycle]]:
+    """NEXT_RESPONSE and PERIODIC_UPDATE cycles, in one walk over the merged marks.
 
-    def _agent(self, t: float) -> None:  # answers the customer, and is an update
-        self._stop(t)
-        self.pu_start = None if self.resolved else t
-        self.replied = True
-
-    def _customer(self, t: float) -> None:  # waits for the next response
-        if self.replied and self.nr_start is None:
-            self.nr_start = t
-
-    def _resolved(self, t: float) -> None:  # nothing is owed any more
-        self.resolved = True
-        self._stop(t)
-
-    def _reopened(self, t: float) -> None:  # updates are owed again
-        self.resolved = False
-        if self.pu_start is None:
-            self.pu_start = t
+    A customer message (after the first reply) opens a next-response cycle; an
+    agent reply or a resolution closes the open cycles; an agent reply opens a
+    periodic-update cycle unless the ticket is resolved; a reopening opens one.
+    """
+    nr: list[Cycle] = []
+    pu: list[Cycle] = []
+    nr_start: float | None = None
+    pu_start: float | None = None
+    replied = resolved = False
+    for t, what in marks:
+        if what == _CUSTOMER_MARK:  # waits for the next response
+            if replied and nr_start is None:
+                nr_start = t
+            continue
+        if what == _REOPENED_MARK:  # updates are owed again
+            resolved = False
+            if pu_start is None:
+                pu_start = t
+            continue
+        if nr_start is not None:  # an agent reply or a resolution answers what is open
+            nr.append((nr_start, t))
+            nr_start = None
+        if pu_start is not None:
+            pu.append((pu_start, t))
+        if what == _AGENT_MARK:
+            replied = True
+            pu_start = None if resolved else t
+        else:
+            resolved = True
+            pu_start = None
+    if nr_start is not None:
+        nr.append((nr_start, None))
+    if pu_start is not None:
+        pu.append((pu_start, None))
+    return nr, pu

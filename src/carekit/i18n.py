@@ -251,20 +251,20 @@ def _format(value: Any, locale: str, timezone: str) -> str:
     return str(value)
 
 
-@lru_cache(maxsize=64)
 def _no_translations() -> gettext.NullTranslations:
     from babel.support import NullTranslations  # noqa: PLC0415 - catalogs load at first use
 
     return NullTranslations()
 
 
+@lru_cache(maxsize=64)
 def _catalog(folders: tuple[Path, ...], language: str) -> gettext.NullTranslations | None:
-
+    """The language's catalog compiled in memory from its ``.po`` file, or ``None``."""
+    # babel's catalog readers load at first use, not at import
     from babel.messages.mofile import write_mo  # noqa: PLC0415
     from babel.messages.pofile import read_po  # noqa: PLC0415
     from babel.support import Translations  # noqa: PLC0415
 
-    """The language's catalog compiled in memory from its ``.po`` file, or ``None``."""
     for folder in folders:
         po = folder / language / "LC_MESSAGES" / f"{_DOMAIN}.po"
         if po.is_file():
