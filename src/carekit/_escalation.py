@@ -392,21 +392,40 @@ class EscalationPolicy:
         customer: Customer | None = None,
     ) -> tuple[Escalation, ...]:
         """The decisions due at ``now`` that were not fired before, in level order."""
+        decided, _ = self.split(ticket, report, now=now, fired=fired, customer=customer)
+        return decided
+
+    def split(
+        self,
+        ticket: Ticket,
+        report: SlaReport,
+        *,
+        now: datetime,
+        fired: frozenset[str] | set[str] | None = None,
+        customer: Customer | None = None,
+    ) -> tuple[tuple[Escalation, ...], datetime | None]:
+        """:meth:`decide` and, at once, the earliest instant of what is pending after those."""
         now = to_utc(now, "now")
-        return tuple(
-            Escalation(
-                key,
-                ticket.id,
-                level.name,
-                str(firing.metric),
-                firing.cycle,
-                firing.at,
-                level.actions,
-                late=max(now - firing.at, timedelta(0)),
-            )
-            for level, firing, key in self.pending(ticket, report, fired=fired, customer=customer)
-            if firing.at <= now
-        )
+        decided = []
+        later: datetime | None = None
+        for level, firing, key in self.pending(ticket, report, fired=fired, customer=customer):
+            if firing.at <= now:
+                late = now - firing.at
+                decided.append(
+                    Escalation(
+                        key,
+                        ticket.id,
+                        level.name,
+                        str(firing.metric),
+                        firing.cycle,
+                        firing.at,
+                        level.actions,
+                        late,
+                    )
+                )
+            elif later is None or firing.at < later:
+                later = firing.at
+        return tuple(decided), later
 
     def next_due(
         self,

@@ -68,8 +68,10 @@ class TickPlan:
 
 def eta(report: SlaReport) -> datetime | None:
     """The running resolution deadline, else the earliest running deadline."""
-    running = [c for c in report.all_clocks() if c.running]
-    return next((c.due_at for c in running if c.metric is Metric.RESOLUTION), report.next_due)
+    resolution = report.cycles(Metric.RESOLUTION)
+    if resolution and resolution[-1].running:
+        return resolution[-1].due_at
+    return report.next_due
 
 
 def plan_tick(
@@ -97,24 +99,39 @@ def plan_tick(
         care_data: the host's hook for extra care-event data.
     """
     report = policy.evaluate(ticket, now=now)
-    decided = escalation.decide(ticket, report, now=now, customer=customer)
+    decided, later = escalation.split(ticket, report, now=now, customer=customer)
     if only is not None:
         decided = tuple(d for d in decided if d.key in only)
     updated = ticket
     at = max(now, ticket.last_event_at)
     for decision in decided:
         updated = _carry_out(lifecycle, updated, decision, at)
-    if (updated.priority, updated.channel) != (ticket.priority, ticket.channel):
-        report = policy.evaluate(updated, now=now)
+    changed = (updated.priority, updated.channel, updated.assignee) != (
+        ticket.priority,
+        ticket.channel,
+        ticket.assignee,
+    )
+    if changed or only is not None:  # what is pending must be read again
+        if changed:
+            report = policy.evaluate(updated, now=now)
+        next_due = escalation.next_due(updated, report, customer=customer)
+    else:  # only records were added: what was pending and not decided is what is left
+        next_due = later
     deadline = eta(report)
-    handed = tuple(attrs.evolve(d, eta=deadline) for d in decided)
-    breaches = _breaches(ticket, handed, report)
+    handed = tuple(_with_eta(d, deadline) for d in decided)
+    breaches = _breaches(ticket, handed, report) if handed else []
     return TickPlan(
         ticket=updated,
         report=report,
         escalations=handed,
-        next_due=escalation.next_due(updated, report, customer=customer),
+        next_due=next_due,
         care_events=tuple(_breach_event(updated, d, now, care_data) for d in breaches),
+    )
+
+
+def _with_eta(d: Escalation, deadline: datetime | None) -> Escalation:
+    return Escalation(
+        d.key, d.ticket_id, d.level, d.metric, d.cycle, d.due_at, d.actions, d.late, deadline
     )
 
 
@@ -156,25 +173,29 @@ def _breaches(
     A breach is recorded with the first escalation decided at or after it; a
     warning recorded before the breach does not count.
     """
-    seen = {
+    found: dict[tuple[str, int], tuple[Escalation, datetime]] = {}
+    for decision in decided:
+        if decision.metric not in _METRICS or (decision.metric, decision.cycle) in found:
+            continue
+        cycles = report.cycles(Metric(decision.metric))
+        if 0 < decision.cycle <= len(cycles) and cycles[decision.cycle - 1].breached:
+            clock = cycles[decision.cycle - 1]
+            found[(decision.metric, decision.cycle)] = (
+                decision,
+                clock.instant_at(clock.target.duration),
+            )
+    if not found:
+        return []
+    recorded = [
         (e.data.get("metric"), e.data.get("cycle"), e.at)
         for e in ticket.events
         if Role.ESCALATION in e.roles
-    }
-    out: dict[tuple[str, int], Escalation] = {}
-    for decision in decided:
-        if decision.metric not in _METRICS or (decision.metric, decision.cycle) in out:
-            continue
-        cycles = report.cycles(Metric(decision.metric))
-        if not 0 < decision.cycle <= len(cycles) or not cycles[decision.cycle - 1].breached:
-            continue
-        clock = cycles[decision.cycle - 1]
-        breach = clock.instant_at(clock.target.duration)
-        if not any(
-            m == decision.metric and c == decision.cycle and at >= breach for m, c, at in seen
-        ):
-            out[(decision.metric, decision.cycle)] = decision
-    return list(out.values())
+    ]
+    return [
+        decision
+        for (metric, cycle), (decision, breach) in found.items()
+        if not any(m == metric and c == cycle and at >= breach for m, c, at in recorded)
+    ]
 
 
 def _breach_event(

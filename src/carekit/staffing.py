@@ -125,7 +125,7 @@ def _erlang_b(load: float, agents: int) -> float:
 
 
 def _c_from_b(b: float, load: float, agents: int) -> float:
-    if agents <= load:
+    if agents <= load * (1 + 1e-12):  # a load equal to the agents up to rounding: never served
         return 1.0
     return agents * b / (agents - load * (1 - b))
 

@@ -68,7 +68,7 @@ class InMemoryTicketStore:
             InvalidValue: a durable store could not keep an event exactly.
         """
         at = None if due_at is None else to_utc(due_at, "due_at").timestamp()
-        check_events(ticket.events[expected_version:])
+        check_events(ticket.events[expected_version:], as_json=False)
         with self._lock:
             current = self._tickets.get(ticket.id)
             actual = current.version if current is not None else 0
