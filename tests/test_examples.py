@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import runpy
+import socket
 import sys
-from datetime import timedelta
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
 
 from carekit import Priority, Status
+from carekit.testing import ManualClock
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -32,6 +43,7 @@ def test_every_example_is_covered() -> None:
         "call_centre.py",
         "custom_policies.py",
         "persistence.py",
+        "web_desk.py",
     }
     assert tested == {p.name for p in EXAMPLES.glob("*.py")}
 
@@ -122,3 +134,84 @@ def test_persistence(tmp_path: Path) -> None:
         "E-1/breach/first_response/1",
         "csat_after_resolution/siti/0/E-2@20260302T060000",
     ] == result["second"]
+
+
+def _call(
+    base: str, method: str, path: str, body: dict[str, object] | None = None
+) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        base + path,
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture
+def web_desk(tmp_path: Path) -> Iterator[tuple[str, dict[str, Any], Path, ManualClock]]:
+    """The example's app served by uvicorn on 127.0.0.1 (a free port), in a thread."""
+    module = run_example("web_desk.py")
+    db = tmp_path / "desk.sqlite3"
+    clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    app = module["make_app"](module["make_desk"](db, clock=clock))  # type: ignore[operator]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}", module, db, clock
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_web_desk_over_real_http(
+    web_desk: tuple[str, dict[str, Any], Path, ManualClock],
+) -> None:
+    """Open, a late pickup, a retried webhook, a duplicate id; the worker pages once per key."""
+    base, module, db, clock = web_desk
+    assert (201, {"id": "C-1", "status": "new"}) == _call(
+        base, "POST", "/tickets", {"id": "C-1", "channel": "phone", "customer_id": "c-1"}
+    )
+    assert (
+        409
+        == _call(base, "POST", "/tickets", {"id": "C-1", "channel": "phone", "customer_id": "c"})[0]
+    )
+    assert 422 == _call(base, "POST", "/tickets/C-1/events", {"trigger": "close"})[0]
+    assert 404 == _call(base, "POST", "/tickets/nope/events", {"trigger": "resolve"})[0]
+    # 16 calls at once from the phone system, on the server's threads
+    with ThreadPoolExecutor(16) as pool:
+        codes = list(
+            pool.map(
+                lambda i: _call(
+                    base,
+                    "POST",
+                    "/tickets",
+                    {"id": f"P-{i}", "channel": "phone", "customer_id": "c"},
+                )[0],
+                range(16),
+            )
+        )
+    assert [201] * 16 == codes
+    # the worker: it pages once per key, whatever the number of passes
+    handler = module["OnCall"]()
+    worker = module["make_desk"](db, handler, clock)
+    clock.advance(timedelta(seconds=40))
+    for _ in range(3):
+        worker.tick()
+    assert {f"P-{i}/missed call/first_response/1" for i in range(16)} <= set(handler.seen)
+    # a pickup at 20 s reported late, after the warning went out; then the webhook is retried
+    picked = (worker.store.get("C-1").created_at + timedelta(seconds=20)).isoformat()
+    body = {"trigger": "agent_reply", "at": picked, "idempotency_key": "pbx-991"}
+    status, first = _call(base, "POST", "/tickets/C-1/events", body)
+    assert 200 == status
+    assert (200, first) == _call(base, "POST", "/tickets/C-1/events", body)
+    assert "met" == _call(base, "GET", "/tickets/C-1/sla")[1]["first_response"]["state"]

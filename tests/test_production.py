@@ -367,3 +367,22 @@ def test_sixteen_threads_share_one_store(kind: str, tmp_path: Path) -> None:
     expected = {f"C-{n}-{i}/missed/first_response/1" for n in range(16) for i in range(0, 25, 2)}
     assert expected == set(handler.calls)
     assert len(expected) == len(handler.calls)
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_late_event_is_stored_at_its_place_by_every_store(kind: str, tmp_path: Path) -> None:
+    """The stored log equals the ticket the desk returned: the later events were rewritten."""
+    store: TicketStore = (
+        InMemoryTicketStore() if kind == "memory" else SqliteTicketStore(tmp_path / "d.sqlite3")
+    )
+    desk = desk_on(store)
+    desk.open("C-1", channel="phone", customer_id="c")
+    desk.clock.set(T0 + 40 * S)  # type: ignore[attr-defined]
+    desk.tick()
+    desk.apply("C-1", "hold")
+    late = desk.apply("C-1", "agent_reply", at=T0 + 20 * S, idempotency_key="pbx-1")
+    assert ["created", "agent_reply", "escalate", "escalate", "hold"] == [
+        e.kind for e in late.events
+    ]
+    assert late == store.get("C-1")
+    assert late == desk.apply("C-1", "agent_reply", at=T0 + 20 * S, idempotency_key="pbx-1")

@@ -205,12 +205,14 @@ class Desk:
             if idempotency_key is not None and _applied(ticket, idempotency_key):
                 return ticket
             updated = self.lifecycle.insert(ticket, trigger, at=when, actor=actor, **data)
+            place = _place(ticket, updated)
             try:
                 self.store.save(
                     updated,
                     expected_version=ticket.version,
                     due_at=self._due(updated, max(when, self._now())),
-                    care_events=_new_care_events(ticket, updated, self.care_data),
+                    care_events=care_events(updated, place, self.care_data, last=place + 1),
+                    rewrite_from=place if place < ticket.version else None,
                 )
             except ConcurrentUpdate:
                 if attempt == _ATTEMPTS - 1:
@@ -389,12 +391,9 @@ def _applied(ticket: Ticket, key: str) -> bool:
     return any(e.data.get("idempotency_key") == key for e in ticket.events)
 
 
-def _new_care_events(
-    before: Ticket, after: Ticket, care_data: CareData | None
-) -> tuple[CareEvent, ...]:
-    """Care events of the one event ``after`` adds to ``before``, wherever it was placed."""
+def _place(before: Ticket, after: Ticket) -> int:
+    """Where the one event ``after`` adds to ``before`` stands in its log (a late one: earlier)."""
     pairs = zip(before.events, after.events, strict=False)
-    place = next(
+    return next(
         (i for i, (a, b) in enumerate(pairs) if (a.kind, a.at) != (b.kind, b.at)), before.version
     )
-    return care_events(after, place, care_data, last=place + 1)

@@ -71,8 +71,13 @@ class TicketStore(Protocol):
         due_at: datetime | None = None,
         care_events: Sequence[CareEvent] = (),
         release: bool = False,
+        rewrite_from: int | None = None,
     ) -> None:
-        """Store ``ticket``, its due instant and ``care_events`` if the version matches."""
+        """Store ``ticket``, its due instant and ``care_events`` if the version matches.
+
+        Events are appended after ``expected_version``; ``rewrite_from`` says the
+        log changed from that index on (a late event was inserted before others).
+        """
         ...
 
     def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[str]:

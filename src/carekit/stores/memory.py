@@ -59,8 +59,11 @@ class InMemoryTicketStore:
         due_at: datetime | None = None,
         care_events: Sequence[CareEvent] = (),
         release: bool = False,
+        rewrite_from: int | None = None,
     ) -> None:
         """Store ``ticket`` if the stored version is ``expected_version`` (0: new).
+
+        ``rewrite_from``: the log changed from that index on (a late event).
 
         Raises:
             TicketExists: ``expected_version`` is 0 and the id is taken.
@@ -68,7 +71,8 @@ class InMemoryTicketStore:
             InvalidValue: a durable store could not keep an event exactly.
         """
         at = None if due_at is None else to_utc(due_at, "due_at").timestamp()
-        check_events(ticket.events[expected_version:], as_json=False)
+        first = expected_version if rewrite_from is None else min(rewrite_from, expected_version)
+        check_events(ticket.events[first:], as_json=False)
         with self._lock:
             current = self._tickets.get(ticket.id)
             actual = current.version if current is not None else 0

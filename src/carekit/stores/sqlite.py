@@ -296,11 +296,14 @@ class SqliteTicketStore:
         due_at: datetime | None = None,
         care_events: Sequence[CareEvent] = (),
         release: bool = False,
+        rewrite_from: int | None = None,
     ) -> None:
         """Append the new events, set the due instant and queue ``care_events``, in one go.
 
         ``release`` ends the caller's claim on the ticket (a tick's save);
-        another writer's save leaves a claim as it is.
+        another writer's save leaves a claim as it is. ``rewrite_from`` says
+        that the log changed from that index on (a late event was inserted):
+        the stored events from there are replaced.
 
         Raises:
             TicketExists: ``expected_version`` is 0 and the id is taken.
@@ -309,7 +312,8 @@ class SqliteTicketStore:
             StoreError: the database failed. Nothing is written in each case.
         """
         due = None if due_at is None else to_utc(due_at, "due_at").timestamp()
-        new = _rows(ticket, expected_version)
+        first = expected_version if rewrite_from is None else min(rewrite_from, expected_version)
+        new = _rows(ticket, first)
         outbox = [_outbox_row(e) for e in care_events]
         with _transaction(self._db, self.path, f"save ticket {ticket.id!r}") as db:
             row = db.execute("SELECT version FROM tickets WHERE id = ?", (ticket.id,)).fetchone()
@@ -318,6 +322,10 @@ class SqliteTicketStore:
                 raise TicketExists(ticket.id)
             if actual != expected_version or ticket.version < actual:
                 raise ConcurrentUpdate(ticket.id, expected_version, actual)
+            if first < actual:
+                db.execute(
+                    "DELETE FROM ticket_events WHERE ticket_id = ? AND seq >= ?", (ticket.id, first)
+                )
             db.executemany("INSERT INTO ticket_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", new)
             db.execute(
                 "INSERT INTO tickets (id, version, next_due_at) VALUES (?, ?, ?) "
