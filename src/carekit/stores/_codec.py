@@ -174,8 +174,14 @@ def _check(value: Any) -> None:
         for key, item in value.items():
             if type(key) is not str:
                 raise InvalidValue("event data", key, "string keys only")
-            _text(key)
-            _check(item)
+            if not key.isascii():
+                _text(key)
+            kind = type(item)
+            if kind is str:
+                if not item.isascii():
+                    _text(item)
+            elif kind not in _PLAIN:
+                _check(item)
     else:
         _encode(value)  # the tagged types (and the refusal of what is not one)
 
