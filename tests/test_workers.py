@@ -23,9 +23,11 @@ def expected(tickets: int) -> set[str]:
 
 
 def handed(log: Path) -> list[str]:
-    db = sqlite3.connect(log)
+    db = sqlite3.connect(log, timeout=30)
     try:
         return [r[0] for r in db.execute("SELECT key FROM handed")]
+    except sqlite3.OperationalError:  # a worker made the file and not yet its table
+        return []
     finally:
         db.close()
 

@@ -39,13 +39,12 @@ import attrs
 from carekit._clock import SystemClock
 from carekit._escalation import Escalation, EscalationPolicy, RaisePriority, Reassign, fired_keys
 from carekit._lifecycle import Lifecycle
-from carekit._model import Channel, Customer, Priority, Ticket
+from carekit._model import CareEvent, Channel, Customer, Priority, Ticket
 from carekit._selector import PolicySelector
 from carekit._sla import SlaPolicy
 from carekit._sla_report import SlaReport
 from carekit._tick import CareData, TickPlan, care_events, eta, plan_tick
 from carekit._time import to_utc
-from carekit.campaigns._planning import CareEvent
 from carekit.exceptions import ConcurrentUpdate, EventFromTheFuture
 from carekit.protocols import (
     Clock,

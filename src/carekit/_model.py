@@ -25,6 +25,7 @@ from carekit.exceptions import InvalidValue
 __all__ = [
     "CAREKIT_ACTOR",
     "Channel",
+    "CareEvent",
     "Customer",
     "Priority",
     "Role",
@@ -430,3 +431,28 @@ class Customer:
     def consents_to(self, channel: Channel | str) -> bool:
         """Whether the customer agreed to proactive messages on ``channel``."""
         return as_channel(channel) in self.consent
+
+
+@attrs.frozen
+class CareEvent:
+    """Something that happened to a customer, as the host reports it.
+
+    Attributes:
+        kind: ``"ticket_resolved"``, ``"sla_breached"``, ``"purchase"``, ``"signup"``,
+            ``"ticket_opened"``, ``"unsubscribed"``, or any host kind.
+        customer_id: whose event it is.
+        at: when (aware; stored in UTC).
+        id: the host's id for the event, used in touch keys (default: ``at``).
+        data: fields for the templates (``ticket_id``, ``product``, ``voucher_code``...).
+    """
+
+    kind: str
+    customer_id: str
+    at: datetime = attrs.field(converter=_at)
+    id: str | None = None
+    data: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_data, hash=False)
+
+    @property
+    def occurrence(self) -> str:
+        """The event's identity within a campaign's keys."""
+        return self.id or self.at.strftime("%Y%m%dT%H%M%S")

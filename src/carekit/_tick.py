@@ -34,10 +34,9 @@ from carekit._escalation import (
     Reassign,
 )
 from carekit._lifecycle import Lifecycle
-from carekit._model import CAREKIT_ACTOR, Customer, Role, Ticket
+from carekit._model import CAREKIT_ACTOR, CareEvent, Customer, Role, Ticket
 from carekit._sla import SlaPolicy
 from carekit._sla_report import Metric, SlaReport
-from carekit.campaigns._planning import CareEvent
 
 __all__ = ["CareData", "TickPlan", "care_events", "eta", "plan_tick"]
 

@@ -21,13 +21,12 @@ import attrs
 from babel.numbers import format_decimal, format_percent
 
 from carekit._calendar import BusinessCalendar
-from carekit._model import Channel, Ticket
+from carekit._model import CareEvent, Channel, Ticket
 from carekit._selector import PolicySelector
 from carekit._sla import SlaPolicy
 from carekit._sla_report import ClockState, Metric
 from carekit._time import to_utc, zone
 from carekit._timeline import Timeline
-from carekit.campaigns._planning import CareEvent
 from carekit.exceptions import InvalidValue
 from carekit.i18n import format_duration_locale
 from carekit.protocols import CustomerDirectory

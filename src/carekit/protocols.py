@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from carekit._escalation import Escalation
-    from carekit._model import Channel, Customer, Ticket
-    from carekit.campaigns._planning import CareEvent, SentTouch, Touch
+    from carekit._model import CareEvent, Channel, Customer, Ticket
+    from carekit.campaigns._planning import SentTouch, Touch
     from carekit.i18n import Message
 
 __all__ = [

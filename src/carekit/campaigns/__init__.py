@@ -4,10 +4,10 @@ The job store and sender protocols are in :mod:`carekit.protocols`; the
 in-memory job store is :class:`carekit.stores.memory.InMemoryJobStore`.
 """
 
+from carekit._model import CareEvent
 from carekit.campaigns._planning import (
     Campaign,
     Cap,
-    CareEvent,
     Defer,
     Every,
     OnDate,

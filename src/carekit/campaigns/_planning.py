@@ -28,14 +28,13 @@ from typing import Any, Literal
 import attrs
 
 from carekit._duration import format_duration
-from carekit._model import Channel, Customer, as_channel
+from carekit._model import CareEvent, Channel, Customer, as_channel
 from carekit._time import local_to_utc, to_utc, zone
 from carekit.exceptions import InvalidValue
 
 __all__ = [
     "Campaign",
     "Cap",
-    "CareEvent",
     "Defer",
     "Every",
     "OnDate",
@@ -74,35 +73,6 @@ def _days(value: Iterable[int]) -> frozenset[int]:
 
 def _steps(value: Iterable[Step]) -> tuple[Step, ...]:
     return tuple(value)
-
-
-def _event_at(value: datetime) -> datetime:
-    return to_utc(value, "at")
-
-
-@attrs.frozen
-class CareEvent:
-    """Something that happened to a customer, as the host reports it.
-
-    Attributes:
-        kind: ``"ticket_resolved"``, ``"sla_breached"``, ``"purchase"``, ``"signup"``,
-            ``"ticket_opened"``, ``"unsubscribed"``, or any host kind.
-        customer_id: whose event it is.
-        at: when (aware; stored in UTC).
-        id: the host's id for the event, used in touch keys (default: ``at``).
-        data: fields for the templates (``ticket_id``, ``product``, ``voucher_code``...).
-    """
-
-    kind: str
-    customer_id: str
-    at: datetime = attrs.field(converter=_event_at)
-    id: str | None = None
-    data: Mapping[str, Any] = attrs.field(factory=dict, converter=_data, hash=False)
-
-    @property
-    def occurrence(self) -> str:
-        """The event's identity within a campaign's keys."""
-        return self.id or self.at.strftime("%Y%m%dT%H%M%S")
 
 
 # -- triggers -------------------------------------------------------------------------

@@ -20,12 +20,11 @@ from datetime import datetime, timedelta
 import attrs
 
 from carekit._clock import SystemClock
-from carekit._model import Customer
+from carekit._model import CareEvent, Customer
 from carekit._time import to_utc
 from carekit.campaigns._planning import (
     Campaign,
     Cap,
-    CareEvent,
     Defer,
     Every,
     OnDate,

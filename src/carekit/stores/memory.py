@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from carekit._model import Ticket
+from carekit._model import CareEvent, Ticket
 from carekit._time import to_utc
-from carekit.campaigns._planning import CareEvent, SentTouch, Touch
+from carekit.campaigns._planning import SentTouch, Touch
 from carekit.exceptions import ConcurrentUpdate, TicketExists, TicketNotFound
 from carekit.stores._codec import check_events
 

@@ -32,9 +32,9 @@ from pathlib import Path
 from types import MappingProxyType
 
 from carekit._lifecycle import Lifecycle
-from carekit._model import Channel, Role, Ticket, as_status, new_event
+from carekit._model import CareEvent, Channel, Role, Ticket, as_status, new_event
 from carekit._time import to_utc
-from carekit.campaigns._planning import CareEvent, SentTouch, Touch
+from carekit.campaigns._planning import SentTouch, Touch
 from carekit.exceptions import (
     ConcurrentUpdate,
     SchemaError,
