@@ -386,3 +386,30 @@ def test_a_late_event_is_stored_at_its_place_by_every_store(kind: str, tmp_path:
     ]
     assert late == store.get("C-1")
     assert late == desk.apply("C-1", "agent_reply", at=T0 + 20 * S, idempotency_key="pbx-1")
+
+
+def test_an_inform_customer_handler_tells_the_new_deadline() -> None:
+    """The ETA notice rendered inside the handler carries the deadline after the raise."""
+    ladder = EscalationPolicy(
+        [EscalationLevel("hurry", AtBreach(FR), [RaisePriority(Priority.URGENT), InformCustomer()])]
+    )
+    directory = InMemoryDirectory(
+        [Customer("siti", name="Siti", locale="id", timezone="Asia/Jakarta")]
+    )
+    told: list[str] = []
+
+    class Teller(RecordingHandler):
+        def handle(self, decision: Escalation, ticket: Ticket) -> None:
+            told.append(desk.eta_message(ticket.id, eta=decision.eta).body)
+
+    desk = Desk(
+        InMemoryTicketStore(),
+        clock=ManualClock(T0),
+        escalation=ladder,
+        handler=Teller(),
+        directory=directory,
+    )
+    desk.open("E-1", channel="email", customer_id="siti")
+    desk.clock.set(T0 + 25 * H)  # type: ignore[attr-defined]
+    desk.tick()
+    assert "3 Mar 2026 00.00.00" in told[0]  # T0 + 8 h (urgent), in Jakarta time, not 5 Mar

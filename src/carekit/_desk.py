@@ -43,7 +43,8 @@ from carekit._model import CareEvent, Channel, Customer, Priority, Ticket
 from carekit._selector import PolicySelector
 from carekit._sla import SlaPolicy
 from carekit._sla_report import SlaReport
-from carekit._tick import CareData, TickPlan, care_events, eta, plan_tick
+from carekit._tick import CareData, TickPlan, care_events, plan_tick
+from carekit._tick import eta as running_eta
 from carekit._time import to_utc
 from carekit.exceptions import ConcurrentUpdate, EventFromTheFuture
 from carekit.protocols import (
@@ -234,19 +235,22 @@ class Desk:
         template: str = "eta_notice",
         default_locale: str = "en",
         now: datetime | None = None,
+        eta: datetime | None = None,
     ) -> Message:
         """The message an ``InformCustomer`` action sends: the new estimated time.
 
-        The estimate is the running resolution deadline (else the earliest running
-        response deadline), formatted in the customer's language and time zone.
-        Handlers call it when an escalation carries ``InformCustomer``.
+        The estimate is ``eta`` when given (a handler passes ``escalation.eta``:
+        the deadline after the desk's own actions of that tick, which are saved
+        only after the handler returns), else the stored ticket's running
+        resolution deadline (else its earliest running deadline); formatted in
+        the customer's language and time zone.
         """
         from carekit.i18n import CatalogRenderer  # noqa: PLC0415 - catalogs load at first use
 
         ticket = self.store.get(ticket_id)
         customer = self._customer(ticket)
         when = to_utc(now, "now") if now is not None else self._now()
-        deadline = eta(self._policy(ticket, customer).evaluate(ticket, now=when))
+        deadline = eta or running_eta(self._policy(ticket, customer).evaluate(ticket, now=when))
         fields = {
             "name": customer.name if customer else "",
             "ticket_id": ticket.id,
