@@ -79,4 +79,6 @@ class PolicySelector:
 
     def select(self, ticket: Ticket, customer: Customer | None = None) -> SlaPolicy:
         """The policy for ``ticket`` (see :meth:`choose` for the why)."""
+        if not self.rules and type(self).choose is PolicySelector.choose:
+            return self.default  # nothing to choose from: skip building the explanation
         return self.choose(ticket, customer).policy

@@ -43,7 +43,7 @@ __all__ = ["CareData", "TickPlan", "care_events", "eta", "plan_tick"]
 CareData = Callable[[str, Ticket], Mapping[str, Any]]
 """A host hook: extra data for a care event of a kind about a ticket (a voucher code...)."""
 
-_METRICS = frozenset(m.value for m in Metric)
+_METRICS = {m.value: m for m in Metric}
 
 
 @attrs.frozen
@@ -176,7 +176,7 @@ def _breaches(
     for decision in decided:
         if decision.metric not in _METRICS or (decision.metric, decision.cycle) in found:
             continue
-        cycles = report.cycles(Metric(decision.metric))
+        cycles = report.cycles(_METRICS[decision.metric])
         if 0 < decision.cycle <= len(cycles) and cycles[decision.cycle - 1].breached:
             clock = cycles[decision.cycle - 1]
             found[(decision.metric, decision.cycle)] = (
