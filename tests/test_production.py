@@ -413,3 +413,24 @@ def test_an_inform_customer_handler_tells_the_new_deadline() -> None:
     desk.clock.set(T0 + 25 * H)  # type: ignore[attr-defined]
     desk.tick()
     assert "3 Mar 2026 00.00.00" in told[0]  # T0 + 8 h (urgent), in Jakarta time, not 5 Mar
+
+
+def test_no_survey_after_an_abandoned_call() -> None:
+    """The resolution's own data travels with its care event: a hung-up caller gets no CSAT."""
+    customers = InMemoryDirectory([Customer("c", locale="id", consent={"email"})])
+    desk = desk_on(InMemoryTicketStore())
+    care = CampaignScheduler(
+        [csat_after_resolution()],
+        InMemoryJobStore(),
+        RecordingSender(),
+        customers,
+        clock=desk.clock,
+    )
+    desk.open("C-1", channel="phone", customer_id="c")
+    desk.apply("C-1", "resolve", actor="caller", abandoned=True)
+    desk.open("C-2", channel="phone", customer_id="c")
+    desk.apply("C-2", "agent_reply")
+    desk.apply("C-2", "resolve")
+    enrolled = []
+    desk.drain_events(lambda e: enrolled.extend(t.key for t in care.handle(e)))
+    assert [e.split("/")[-1].split("@")[0] for e in enrolled] == ["C-2"]

@@ -230,6 +230,7 @@ def care_events(
         for role, kind in _LIFECYCLE_EVENTS:
             if role in event.roles:
                 data = {
+                    **event.data,  # what the host said with it (a refund, "abandoned"...)
                     "ticket_id": ticket.id,
                     "channel": str(ticket.channel),
                     **(care_data(kind, ticket) if care_data else {}),

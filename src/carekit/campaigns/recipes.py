@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from carekit._model import Customer
+from carekit._model import CareEvent, Customer
 from carekit.campaigns._planning import (
     Campaign,
     Cap,
@@ -51,14 +51,20 @@ DAYTIME = SendWindow("09:00", "20:00")
 _STOP = frozenset({"unsubscribed"})
 
 
+def _served(event: CareEvent, _customer: Customer) -> bool:
+    return not event.data.get("abandoned")
+
+
 def csat_after_resolution(delay: timedelta = timedelta(hours=2)) -> Campaign:
     """Ask how satisfied the customer is, ``delay`` after a ticket is resolved.
 
-    Exits when the customer opens a new ticket, answers, or unsubscribes.
+    Not after a call the caller abandoned (a resolution whose data says
+    ``abandoned``). Exits when the customer opens a new ticket, answers, or
+    unsubscribes.
     """
     return Campaign(
         "csat_after_resolution",
-        OnEvent("ticket_resolved"),
+        OnEvent("ticket_resolved", condition=_served),
         [Step(delay, "csat_survey")],
         exit_on=_STOP | {"ticket_opened", "ticket_reopened", "csat_rated"},
         window=DAYTIME,
