@@ -431,6 +431,6 @@ def test_no_survey_after_an_abandoned_call() -> None:
     desk.open("C-2", channel="phone", customer_id="c")
     desk.apply("C-2", "agent_reply")
     desk.apply("C-2", "resolve")
-    enrolled = []
+    enrolled: list[str] = []
     desk.drain_events(lambda e: enrolled.extend(t.key for t in care.handle(e)))
     assert [e.split("/")[-1].split("@")[0] for e in enrolled] == ["C-2"]
