@@ -12,7 +12,7 @@ private.
 from carekit._calendar import BusinessCalendar
 from carekit._clock import SystemClock
 from carekit._country_holidays import country_holidays
-from carekit._desk import Desk
+from carekit._desk import Desk, TickFailure, TickResult
 from carekit._duration import format_duration, parse_duration
 from carekit._escalation import (
     Action,
@@ -88,6 +88,8 @@ __all__ = [
     "Escalation",
     # the shell
     "Desk",
+    "TickResult",
+    "TickFailure",
     "SystemClock",
     # the root of every error (the rest: carekit.exceptions)
     "CarekitError",
