@@ -386,10 +386,6 @@ class Lifecycle:
             if any(self._guards_pass(e, ticket, {}) for e in graph.table[(ticket.status, trigger)])
         )
 
-    def is_done(self, ticket: Ticket) -> bool:
-        """Whether the ticket is in a done (resolved) state."""
-        return ticket.status in self.graph().done
-
     def apply(
         self,
         ticket: Ticket,

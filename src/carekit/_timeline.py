@@ -158,13 +158,6 @@ class Timeline:
             status = s
         return status
 
-    def done_at(self, t: float) -> bool:
-        """Whether the ticket was resolved (not reopened since) at ``t``."""
-        last_resolve = max((r for r in self.resolves if r <= t), default=None)
-        if last_resolve is None:
-            return False
-        return not any(last_resolve <= r <= t for r in self.reopens)
-
     def as_of(self, end: float, start: float) -> tuple[Ticket, tuple[Change, ...]]:
         """The ticket with the priority and channel in force at ``end``, and the changes.
 
