@@ -215,3 +215,12 @@ def test_a_graph_naming_a_missing_guard_is_a_definition_error() -> None:
     with pytest.raises(LifecycleDefinitionError, match="'nope' is not a guard method") as info:
         Broken.graph()
     assert isinstance(info.value, TypeError)
+
+
+def test_a_trigger_that_is_not_text_is_a_typed_refusal(
+    lifecycle: Lifecycle, ticket: Ticket, t0: datetime
+) -> None:
+    """A list (or any unhashable value) as trigger: InvalidTransition, ticket unchanged."""
+    with pytest.raises(InvalidTransition, match="no such trigger"):
+        lifecycle.apply(ticket, ["x"], at=t0)  # type: ignore[arg-type]
+    assert 1 == ticket.version
