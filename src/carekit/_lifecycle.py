@@ -58,7 +58,14 @@ from carekit._model import (
     new_ticket,
 )
 from carekit._time import to_utc
-from carekit.exceptions import InvalidTransition, InvalidValue, LifecycleDefinitionError
+from carekit.exceptions import (
+    InvalidTransition,
+    InvalidTriggerData,
+    InvalidValue,
+    LifecycleDefinitionError,
+    TransitionRefused,
+    UnknownTrigger,
+)
 
 __all__ = ["DEFAULT_TRIGGERS", "NOT_FINAL", "SAME", "Lifecycle", "Move", "TriggerSpec"]
 
@@ -476,10 +483,9 @@ class Lifecycle:
         status = ticket.status
         edges = graph.table.get((status, trigger)) if isinstance(trigger, str) else None
         if edges is None:
-            known = isinstance(trigger, str) and trigger in graph.rows
-            raise self._refuse(
-                ticket, trigger, "not allowed in this status" if known else "no such trigger"
-            )
+            if isinstance(trigger, str) and trigger in graph.rows:
+                raise self._refuse(ticket, trigger, "not allowed in this status")
+            raise self._refuse(ticket, trigger, "no such trigger", UnknownTrigger)
         last = ticket.events[-1].at if ticket.events else ticket.created_at
         if when < last:
             raise self._refuse(
@@ -509,15 +515,23 @@ class Lifecycle:
         checked = dict(data)
         for key, convert in required.items():
             if key not in data:
-                raise self._refuse(ticket, trigger, f"missing data {key!r}")
+                raise self._refuse(ticket, trigger, f"missing data {key!r}", InvalidTriggerData)
             try:
                 checked[key] = convert(data[key])
             except InvalidValue as exc:
-                raise self._refuse(ticket, trigger, f"bad data: {exc}") from None
+                raise self._refuse(
+                    ticket, trigger, f"bad data: {exc}", InvalidTriggerData
+                ) from None
         return checked
 
-    def _refuse(self, ticket: Ticket, trigger: str, reason: str) -> InvalidTransition:
-        return InvalidTransition(ticket.id, ticket.status, trigger, self.allowed(ticket), reason)
+    def _refuse(
+        self,
+        ticket: Ticket,
+        trigger: str,
+        reason: str,
+        kind: type[InvalidTransition] = TransitionRefused,
+    ) -> InvalidTransition:
+        return kind(ticket.id, ticket.status, trigger, self.allowed(ticket), reason)
 
     def _fold(self, ticket: Ticket, event: TicketEvent) -> Ticket:
         if type(self).effects is _DEFAULT_EFFECTS:  # the table's own fields, without the hook

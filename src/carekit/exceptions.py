@@ -8,13 +8,14 @@ and carries the offending data as attributes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = [
     "CalendarError",
     "CarekitError",
     "ConcurrentUpdate",
     "InvalidTransition",
+    "InvalidTriggerData",
     "InvalidValue",
     "LifecycleDefinitionError",
     "MissingExtra",
@@ -26,13 +27,37 @@ __all__ = [
     "StoreError",
     "TicketExists",
     "TicketNotFound",
+    "TransitionRefused",
+    "UnknownTrigger",
     "EventFromTheFuture",
     "UnknownTimezoneError",
 ]
 
 
 class CarekitError(Exception):
-    """The root of every error raised by carekit."""
+    """The root of every error raised by carekit.
+
+    Every error has a stable ``code`` (``"invalid_transition"``,
+    ``"ticket_exists"``...) and :meth:`to_dict` for an HTTP API; messages are
+    written for people.
+    """
+
+    code: ClassVar[str] = "carekit_error"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error as JSON-ready data: its code, its message, and its attributes."""
+        data = {k: _plain(v) for k, v in vars(self).items() if not k.startswith("_")}
+        return {"code": self.code, "message": str(self), **data}
+
+
+def _plain(value: object) -> object:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value if not isinstance(value, str) else str(value)
+    if isinstance(value, CarekitError):
+        return value.to_dict()
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    return str(value)
 
 
 class NaiveDatetimeError(CarekitError, ValueError):
@@ -42,6 +67,8 @@ class NaiveDatetimeError(CarekitError, ValueError):
         value: the naive datetime.
         name: what the value was for (``"at"``, ``"start"``, ...).
     """
+
+    code: ClassVar[str] = "naive_datetime"
 
     def __init__(self, value: object, name: str = "datetime") -> None:
         self.value = value
@@ -58,6 +85,8 @@ class UnknownTimezoneError(CarekitError, ValueError):
     Attributes:
         zone: the name given.
     """
+
+    code: ClassVar[str] = "unknown_timezone"
 
     def __init__(self, zone: object) -> None:
         self.zone = zone
@@ -76,6 +105,8 @@ class InvalidTransition(CarekitError, ValueError):
         allowed: the triggers allowed in that status.
         reason: why it was refused, in words.
     """
+
+    code: ClassVar[str] = "invalid_transition"
 
     def __init__(
         self,
@@ -106,6 +137,8 @@ class InvalidValue(CarekitError, ValueError):
         expected: what would have been accepted, in words.
     """
 
+    code: ClassVar[str] = "invalid_value"
+
     def __init__(self, field: str, value: object, expected: str) -> None:
         self.field = field
         self.value = value
@@ -119,6 +152,8 @@ class TicketNotFound(CarekitError, KeyError):
     Attributes:
         ticket_id: the id looked up.
     """
+
+    code: ClassVar[str] = "ticket_not_found"
 
     def __init__(self, ticket_id: str) -> None:
         self.ticket_id = ticket_id
@@ -136,6 +171,8 @@ class ConcurrentUpdate(CarekitError, RuntimeError):
         expected: the version the saver had loaded.
         actual: the version in the store.
     """
+
+    code: ClassVar[str] = "concurrent_update"
 
     def __init__(self, ticket_id: str, expected: int, actual: int) -> None:
         self.ticket_id = ticket_id
@@ -155,6 +192,8 @@ class CalendarError(CarekitError, ValueError):
         value: the offending value.
     """
 
+    code: ClassVar[str] = "calendar"
+
     def __init__(self, where: str, value: Any, problem: str) -> None:
         self.where = where
         self.value = value
@@ -171,6 +210,8 @@ class PolicyError(CarekitError, ValueError):
         problem: what is wrong with it.
     """
 
+    code: ClassVar[str] = "policy"
+
     def __init__(self, path: str, value: Any, problem: str) -> None:
         self.path = path
         self.value = value
@@ -184,6 +225,8 @@ class MissingExtra(CarekitError, ImportError):
     Attributes:
         extra: the extra to install (``pip install "carekit[<extra>]"``).
     """
+
+    code: ClassVar[str] = "missing_extra"
 
     def __init__(self, extra: str, package: str) -> None:
         self.extra = extra
@@ -200,6 +243,8 @@ class LifecycleDefinitionError(CarekitError, TypeError):
         name: what was named.
     """
 
+    code: ClassVar[str] = "lifecycle_definition"
+
     def __init__(self, lifecycle: str, name: object, problem: str) -> None:
         self.lifecycle = lifecycle
         self.name = name
@@ -212,6 +257,8 @@ class PolicyFileError(PolicyError):
     Attributes:
         errors: every :class:`~carekit.PolicyError` found, in file order.
     """
+
+    code: ClassVar[str] = "policy_file"
 
     def __init__(self, errors: Iterable[PolicyError]) -> None:
         self.errors = tuple(errors)
@@ -231,6 +278,8 @@ class StaffingError(CarekitError, ValueError):
         value: its value.
     """
 
+    code: ClassVar[str] = "staffing"
+
     def __init__(self, field: str, value: object, problem: str) -> None:
         self.field = field
         self.value = value
@@ -244,6 +293,8 @@ class SchemaError(CarekitError, RuntimeError):
         found: the schema version in the file.
         supported: the version this carekit writes.
     """
+
+    code: ClassVar[str] = "schema"
 
     def __init__(self, path: str, found: int, supported: int) -> None:
         self.found = found
@@ -260,6 +311,8 @@ class TicketExists(CarekitError, KeyError):
     Attributes:
         ticket_id: the id that is taken.
     """
+
+    code: ClassVar[str] = "ticket_exists"
 
     def __init__(self, ticket_id: str) -> None:
         self.ticket_id = ticket_id
@@ -280,6 +333,8 @@ class StoreError(CarekitError, OSError):
         detail: the database's own words.
     """
 
+    code: ClassVar[str] = "store"
+
     def __init__(self, store: str, action: str, detail: str) -> None:
         self.store = store
         self.action = action
@@ -299,6 +354,8 @@ class EventFromTheFuture(CarekitError, ValueError):
         tolerance: how far ahead an event may be dated.
     """
 
+    code: ClassVar[str] = "event_from_the_future"
+
     def __init__(self, at: object, now: object, tolerance: object) -> None:
         self.at = at
         self.now = now
@@ -307,3 +364,21 @@ class EventFromTheFuture(CarekitError, ValueError):
             f"an event dated {at} is more than {tolerance} after the desk's clock ({now}): "
             "check the sender's clock or time zone"
         )
+
+
+class UnknownTrigger(InvalidTransition):
+    """The trigger is not one the lifecycle knows; the ticket is unchanged."""
+
+    code: ClassVar[str] = "unknown_trigger"
+
+
+class InvalidTriggerData(InvalidTransition):
+    """The trigger's data is missing or wrong (``set_priority`` without a priority)."""
+
+    code: ClassVar[str] = "invalid_trigger_data"
+
+
+class TransitionRefused(InvalidTransition):
+    """The graph refuses the trigger: not allowed in the status, a guard, or out of order."""
+
+    code: ClassVar[str] = "transition_refused"
