@@ -9,7 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carekit import BusinessCalendar, country_holidays
-from carekit.exceptions import CalendarError, MissingExtra, NaiveDatetimeError, UnknownTimezoneError
+from carekit.exceptions import (
+    CalendarError,
+    InvalidValue,
+    MissingExtra,
+    NaiveDatetimeError,
+    UnknownTimezoneError,
+)
 
 from .reference_calendar import ReferenceCalendar
 
@@ -290,3 +296,15 @@ def test_dst_nights_agree_with_the_reference(
     fast, slow = CALENDARS[name]
     assert slow.add(start, duration) == fast.add(start, duration)
     assert slow.between(start, start + duration) == fast.between(start, start + duration)
+
+
+def test_wrong_types_are_typed_errors() -> None:
+    """hours=None, a number for a duration, a string for an instant: typed errors."""
+    with pytest.raises(CalendarError, match="hours"):
+        BusinessCalendar(hours=None)  # type: ignore[arg-type]
+    calendar = BusinessCalendar.always_open()
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    with pytest.raises(InvalidValue, match="timedelta"):
+        calendar.add(start, 3600)  # type: ignore[arg-type]
+    with pytest.raises(NaiveDatetimeError):
+        calendar.between("2026-03-02", start)  # type: ignore[arg-type]

@@ -39,3 +39,9 @@ def test_bad_durations_are_typed_errors(text: str) -> None:
 def test_format_then_parse_round_trips(seconds: int) -> None:
     """format_duration is the inverse of parse_duration."""
     assert timedelta(seconds=seconds) == parse_duration(format_duration(timedelta(seconds=seconds)))
+
+
+def test_a_duration_too_long_for_a_timedelta_is_an_invalid_value() -> None:
+    """99,999,999,999 days: a typed error, not an OverflowError."""
+    with pytest.raises(InvalidValue, match="shorter than"):
+        parse_duration("99999999999d")

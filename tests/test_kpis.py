@@ -271,3 +271,12 @@ def test_kpi_report_grades_each_ticket_against_the_policy_a_selector_chose() -> 
     )
     no_directory = kpi_report(tickets, now=T0 + 3 * H, policy=selector, by=None)
     assert 1.0 == {f.name: f.value for f in no_directory.groups["all"]}["sla_first_response"]
+
+
+@pytest.mark.parametrize("answers", [[5, None], ["5"], [True]])
+def test_survey_scores_that_are_not_numbers_are_invalid_values(answers: list[Any]) -> None:
+    """Answers come from customers: a wrong one is a typed error naming the answers."""
+    with pytest.raises(InvalidValue, match="numeric scores"):
+        csat(answers)
+    with pytest.raises(InvalidValue, match="numeric scores"):
+        nps(answers)

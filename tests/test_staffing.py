@@ -5,6 +5,7 @@ import random
 from datetime import timedelta
 from fractions import Fraction
 from math import factorial
+from typing import Any
 
 import pytest
 from hypothesis import example, given, settings
@@ -173,3 +174,19 @@ def test_the_policy_pickup_target_drives_a_day_plan() -> None:
         assert interval.agents >= interval.on_phones
     assert [0, 0] == [p.agents for p in day[:2]]
     assert day[7].agents > day[6].agents > day[5].agents
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"shrinkage": 1.5}, "shrinkage"),
+        ({"shrinkage": 1.0}, "shrinkage"),
+        ({"shrinkage": -1.0}, "shrinkage"),
+        ({"interval": timedelta(0)}, "interval"),
+    ],
+)
+def test_plan_intervals_refuses_impossible_settings(options: dict[str, Any], field: str) -> None:
+    """Shrinkage of 150 % (-26 agents before) or a zero interval: a StaffingError naming it."""
+    with pytest.raises(StaffingError) as info:
+        plan_intervals([50, 100], 180 * S, **options)
+    assert field == info.value.field

@@ -35,7 +35,7 @@ from typing import Any
 import attrs
 
 from carekit._time import zone
-from carekit.exceptions import CalendarError, NaiveDatetimeError
+from carekit.exceptions import CalendarError, InvalidValue, NaiveDatetimeError
 
 __all__ = ["WEEKDAYS", "BusinessCalendar", "IntervalSpec"]
 
@@ -136,9 +136,15 @@ def _as_date(value: object, where: str) -> date:
 
 
 def _seconds(at: datetime, name: str) -> float:
-    if at.tzinfo is None or at.utcoffset() is None:
+    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
         raise NaiveDatetimeError(at, name)
     return at.timestamp()
+
+
+def _duration(value: timedelta, name: str) -> float:
+    if not isinstance(value, timedelta):
+        raise InvalidValue(name, value, "a timedelta, such as timedelta(hours=4)")
+    return value.total_seconds()
 
 
 def _instant(seconds: float) -> datetime:
@@ -207,6 +213,8 @@ class BusinessCalendar:
     ) -> None:
         self.timezone = timezone
         self._tz: tzinfo = zone(timezone)
+        if not isinstance(hours, Mapping):
+            raise CalendarError("hours", hours, "is not a mapping of weekdays to intervals")
         week: list[tuple[_Span, ...]] = [() for _ in WEEKDAYS]
         named: dict[int, object] = {}
         for key, specs in hours.items():
@@ -421,11 +429,8 @@ class BusinessCalendar:
 
     def between(self, start: datetime, end: datetime) -> timedelta:
         """Working time from ``start`` to ``end``; negative when ``end`` is earlier."""
-        if start.tzinfo is None:
-            raise NaiveDatetimeError(start, "start")
-        if end.tzinfo is None:
-            raise NaiveDatetimeError(end, "end")
-        return timedelta(seconds=self.between_seconds(start.timestamp(), end.timestamp()))
+        a, b = _seconds(start, "start"), _seconds(end, "end")
+        return timedelta(seconds=self.between_seconds(a, b))
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
         """The instant at which ``duration`` of working time has passed since ``start``.
@@ -434,12 +439,10 @@ class BusinessCalendar:
         ``start``. When ``start`` is outside working hours, the time starts to
         count at the next opening. The result is in UTC.
         """
-        if start.tzinfo is None:
-            raise NaiveDatetimeError(start, "start")
-        d = duration.total_seconds()
+        x, d = _seconds(start, "start"), _duration(duration, "duration")
         if d == 0:
             return start
-        return _instant(self.add_seconds(start.timestamp(), d))
+        return _instant(self.add_seconds(x, d))
 
     def add_seconds(self, x: float, d: float) -> float:
         """:meth:`add` on epoch seconds (the hot path of the SLA engine)."""

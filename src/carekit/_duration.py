@@ -30,7 +30,10 @@ def parse_duration(text: str) -> timedelta:
     if match is None or not cleaned or not any(match.groups()):
         raise InvalidValue("duration", text, "a duration such as '30s', '24h' or '1h30m'")
     days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError:
+        raise InvalidValue("duration", text, "a duration shorter than 999,999,999 days") from None
 
 
 def format_duration(value: timedelta) -> str:

@@ -291,9 +291,17 @@ def scores(events: Iterable[CareEvent], kind: str) -> list[float]:
     return [float(e.data["score"]) for e in events if e.kind == kind and "score" in e.data]
 
 
+def _scores(answers: Iterable[float]) -> list[float]:
+    values = list(answers)
+    wrong = [v for v in values if isinstance(v, bool) or not isinstance(v, int | float)]
+    if wrong:
+        raise InvalidValue("answers", wrong[:3], "numeric scores")
+    return values
+
+
 def csat(answers: Iterable[float], scale: CsatScale = CsatScale.FIVE) -> Figure:
     """CSAT as good / (good + bad): 4-5 good on 1-5, 1 good (0 bad) on thumbs; unrated left out."""
-    values = list(answers)
+    values = _scores(answers)
     if scale is CsatScale.FIVE:
         bad_values = [v for v in values if not 1 <= v <= 5]
         good = sum(v >= 4 for v in values)
@@ -309,7 +317,7 @@ def csat(answers: Iterable[float], scale: CsatScale = CsatScale.FIVE) -> Figure:
 
 def nps(answers: Iterable[float]) -> Figure:
     """% promoters (9-10) minus % detractors (0-6), from -100 to 100."""
-    values = list(answers)
+    values = _scores(answers)
     if any(not 0 <= v <= 10 for v in values):
         raise InvalidValue("answers", values, "scores from 0 to 10")
     if not values:

@@ -305,6 +305,10 @@ def plan_intervals(
         [0, 8, 13]
     """
     target = target or ServiceLevel()
+    if not 0 <= shrinkage < 1:
+        raise StaffingError("shrinkage", shrinkage, "a fraction from 0 up to (not including) 1")
+    if not isinstance(interval, timedelta) or interval <= timedelta(0):
+        raise StaffingError("interval", interval, "a positive duration, such as 30 minutes")
     out = []
     seconds = interval.total_seconds()
     for i, calls in enumerate(forecast):
