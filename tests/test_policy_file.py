@@ -5,7 +5,16 @@ from pathlib import Path
 
 import pytest
 
-from carekit import Channel, Customer, Metric, Priority, Ticket, load_policies, loads_policies
+from carekit import (
+    Channel,
+    Customer,
+    Metric,
+    Priority,
+    Status,
+    Ticket,
+    load_policies,
+    loads_policies,
+)
 from carekit.exceptions import PolicyError, PolicyFileError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "policies.toml"
@@ -124,3 +133,71 @@ def test_country_holidays_in_a_file() -> None:
     )
     independence_day = datetime(2026, 8, 17, 3, 0, tzinfo=UTC)
     assert not loaded.calendars["id"].is_open(independence_day)
+
+
+def _errors(text: str) -> list[tuple[str, str]]:
+    with pytest.raises(PolicyFileError) as info:
+        loads_policies(text)
+    return [(e.path, str(e)) for e in info.value.errors]
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        ('[calendars.j]\nhours = { mon = "08:00-17:00" }\nholidays = 5', "calendars.j.holidays"),
+        ("[selector]\nrules = 5", "selector.rules"),
+        (
+            '[calendars.j]\nhours = { mon = "08:00-17:00" }\nholidays = ["2026-02-30"]',
+            "calendars.j.holidays",
+        ),
+        (
+            '[calendars.j]\nhours = { mon = "08:00-17:00" }\n'
+            'country_holidays = { country = "ID", years = [2026], sub = "JK" }',
+            "calendars.j.country_holidays.sub",
+        ),
+        (
+            '[policies.p]\npause_on = { resolution = ["pendng"] }\n'
+            '[policies.p.targets]\nresolution = "1d"',
+            "policies.p.pause_on.resolution",
+        ),
+    ],
+)
+def test_each_mistake_is_reported_once_at_its_key_path(text: str, path: str) -> None:
+    """Wrong types, a bad holiday, an unknown key, a misspelled status: one error, its path."""
+    errors = _errors(text)
+    assert [path] == [p for p, _ in errors]
+
+
+def test_a_value_is_printed_once() -> None:
+    """The message names the value once, not twice."""
+    [(_, message)] = _errors('[calendars.j]\nhours = { mon = "08:00-25:00" }')
+    assert 1 == message.count("08:00-25:00")
+
+
+def test_an_invalid_calendar_is_not_reported_as_missing_where_used() -> None:
+    """A calendar that exists but is broken: its own error, and no 'not defined' elsewhere."""
+    errors = _errors(
+        '[calendars.j]\nhours = { mon = "08:00-25:00" }\n'
+        '[policies.p]\ncalendar = "j"\n[policies.p.targets]\nresolution = "1d"'
+    )
+    assert ["calendars.j.hours.monday"] == [p for p, _ in errors]
+
+
+def test_broken_toml_says_where_without_a_none() -> None:
+    """Broken TOML and 1,000-deep arrays are policy-file errors that read well."""
+    [(_, message)] = _errors("[policies\n")
+    assert "None" not in message
+    assert "not valid TOML" in message
+    [(_, deep)] = _errors("x = " + "[" * 1000 + "]" * 1000)
+    assert "not valid TOML" in deep
+
+
+def test_a_lifecycles_own_states_can_pause_clocks() -> None:
+    """pause_on may name a host's state when the reader is told the lifecycle's states."""
+    text = (
+        '[policies.p]\npause_on = { resolution = ["waiting_on_vendor"] }\n'
+        '[policies.p.targets]\nresolution = "1d"'
+    )
+    states = [*(s.value for s in Status), "waiting_on_vendor"]
+    policies = loads_policies(text, states=states)
+    assert "waiting_on_vendor" in policies.policies["p"].pause_on[Metric.RESOLUTION]

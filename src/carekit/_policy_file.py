@@ -28,16 +28,16 @@ The file's shape (every table optional)::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from carekit._calendar import BusinessCalendar
+from carekit._calendar import WEEKDAYS, BusinessCalendar
 from carekit._duration import parse_duration
-from carekit._model import Channel, Customer, Priority, Ticket
+from carekit._model import Channel, Customer, Priority, Status, Ticket
 from carekit._selector import PolicyRule, PolicySelector
 from carekit._sla import SlaPolicy, Target, TargetKey
 from carekit._sla_report import Metric
@@ -66,18 +66,21 @@ class PolicySet:
     selector: PolicySelector = attrs.field(eq=False)
 
 
-def load_policies(path: str | Path) -> PolicySet:
+def load_policies(path: str | Path, *, states: Iterable[str] | None = None) -> PolicySet:
     """Read a policy file. Raises :class:`PolicyFileError` listing every error."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise PolicyFileError([PolicyError("file", str(file), f"cannot be read: {exc}")]) from exc
-    return loads_policies(text)
+    return loads_policies(text, states=states)
 
 
-def loads_policies(text: str) -> PolicySet:
+def loads_policies(text: str, *, states: Iterable[str] | None = None) -> PolicySet:
     """Parse policy TOML from a string (see the module's docstring for the shape).
+
+    ``states`` are the statuses ``pause_on`` may name (default: the built-in
+    ones; give your lifecycle's ``states()`` when it has its own).
 
     Examples:
         >>> policies = loads_policies('''
@@ -91,14 +94,17 @@ def loads_policies(text: str) -> PolicySet:
 
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyFileError([PolicyError("toml", None, f"is not valid TOML: {exc}")]) from exc
-    return _Reader().read(data)
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
+        detail = "it nests too deep" if isinstance(exc, RecursionError) else str(exc)
+        raise PolicyFileError([PolicyError("toml", detail, "is not valid TOML")]) from exc
+    return _Reader(states).read(data)
 
 
 class _Reader:
-    def __init__(self) -> None:
+    def __init__(self, states: Iterable[str] | None = None) -> None:
+        self.states = tuple(str(s) for s in (states if states is not None else Status))
         self.errors: list[PolicyError] = []
+        self.broken: set[str] = set()  # calendars defined here that failed
 
     def fail(self, path: str, value: object, problem: str) -> None:
         self.errors.append(PolicyError(path, value, problem))
@@ -146,16 +152,14 @@ class _Reader:
             "calendar",
             {"timezone", "hours", "holidays", "country_holidays", "overrides", "name"},
         )
-        holidays = list(spec.get("holidays", []))
+        holidays = spec.get("holidays", [])
+        if not isinstance(holidays, list):
+            self.fail(f"{path}.holidays", holidays, "is not a list of dates")
+            holidays = []
+        holidays = list(holidays)
         country = spec.get("country_holidays")
         if country is not None:
-            try:
-                from carekit._country_holidays import country_holidays  # noqa: PLC0415
-
-                c = self.table(country, f"{path}.country_holidays")
-                holidays.extend(country_holidays(c["country"], c["years"], subdiv=c.get("subdiv")))
-            except (CarekitError, KeyError, TypeError) as exc:
-                self.fail(f"{path}.country_holidays", country, f"cannot be used: {exc}")
+            holidays.extend(self.country(country, f"{path}.country_holidays"))
         try:
             return BusinessCalendar(
                 spec.get("timezone", "UTC"),
@@ -165,11 +169,26 @@ class _Reader:
                 name=spec.get("name", name),
             )
         except CarekitError as exc:
+            self.broken.add(name)
             where = getattr(exc, "where", None)
-            key = f"{path}.hours.{where}" if where else path
             value = getattr(exc, "value", getattr(exc, "zone", None))
-            self.fail(key, value, str(exc).split(": ", 1)[-1] if where else str(exc))
+            problem = getattr(exc, "problem", None) or str(exc)
+            self.fail(_calendar_path(path, where, spec), value, problem)
             return None
+
+    def country(self, spec: object, path: str) -> list[Any]:
+        """A ``country_holidays`` table: its dates, or nothing with the errors reported."""
+        table = self.table(spec, path)
+        self.only(table, path, "country_holidays", {"country", "years", "subdiv"})
+        try:
+            from carekit._country_holidays import country_holidays  # noqa: PLC0415
+
+            return list(
+                country_holidays(table["country"], table["years"], subdiv=table.get("subdiv"))
+            )
+        except (CarekitError, KeyError, TypeError) as exc:
+            self.fail(path, spec, f"cannot be used: {exc}")
+            return []
 
     def policy(
         self,
@@ -199,6 +218,9 @@ class _Reader:
                 )
             elif not isinstance(statuses, list) or not all(isinstance(s, str) for s in statuses):
                 self.fail(f"{path}.pause_on.{metric}", statuses, "is not a list of statuses")
+            elif unknown := [s for s in statuses if s not in self.states]:
+                names = ", ".join(self.states)
+                self.fail(f"{path}.pause_on.{metric}", unknown, f"names no status ({names})")
             else:
                 pause_on[_METRICS[metric]] = statuses
         reopen = spec.get("reopen", "resume")
@@ -214,6 +236,8 @@ class _Reader:
             return None
         if isinstance(ref, str) and ref in calendars:
             return calendars[ref]
+        if isinstance(ref, str) and ref in self.broken:
+            return None  # its own errors are reported where it is defined
         self.fail(path, ref, f"is not a calendar defined here ({', '.join(calendars) or 'none'})")
         return None
 
@@ -294,7 +318,11 @@ class _Reader:
         if "default" in table:
             default = self.policy_ref(table["default"], "selector.default", policies) or fallback
         rules = []
-        for i, raw in enumerate(table.get("rules", [])):
+        raw_rules = table.get("rules", [])
+        if not isinstance(raw_rules, list):
+            self.fail("selector.rules", raw_rules, "is not a list of rules ([[selector.rules]])")
+            raw_rules = []
+        for i, raw in enumerate(raw_rules):
             path = f"selector.rules[{i}]"
             rule = self.table(raw, path)
             policy = self.policy_ref(rule.get("policy"), f"{path}.policy", policies)
@@ -331,6 +359,20 @@ class _Reader:
             )
 
         return when
+
+
+def _calendar_path(path: str, where: str | None, spec: Mapping[str, Any]) -> str:
+    """The key path of a calendar's error, from the weekday, date or field it names."""
+    if not where:
+        return path
+    if where in spec:
+        return f"{path}.{where}"
+    if where.split()[0] in WEEKDAYS:
+        return f"{path}.hours.{where.split()[0]}"
+    overrides = spec.get("overrides")
+    if isinstance(overrides, Mapping) and where in map(str, overrides):
+        return f"{path}.overrides.{where}"
+    return f"{path}.holidays" if "holidays" in spec else f"{path}.{where}"
 
 
 def _strings(value: object) -> list[str]:
