@@ -402,3 +402,25 @@ def test_any_json_shaped_data_round_trips_exactly(tmp_path: Path, data: Any) -> 
     store.save(ticket, expected_version=0)
     assert ticket == store.get(ticket_id)
     store.close()
+
+
+def test_an_id_a_store_cannot_keep_is_refused_and_cannot_be_found(store: TicketStore) -> None:
+    """A ticket id with a lone surrogate: InvalidValue at save, TicketNotFound on get, alike."""
+    ticket = Ticket.open("T-\ud800", channel="chat", customer_id="c", at=T0)
+    with pytest.raises(InvalidValue) as info:
+        store.save(ticket, expected_version=0)
+    assert "id" == info.value.field
+    with pytest.raises(TicketNotFound):
+        store.get("T-\ud800")
+
+
+def test_a_damaged_outbox_row_is_a_store_error(tmp_path: Path) -> None:
+    """An outbox row that no longer decodes reaches the host as StoreError, with its cause."""
+    store = SqliteTicketStore(tmp_path / "d.sqlite3")
+    store._db.execute(
+        "INSERT INTO outbox (kind, customer_id, at, event_id, data) "
+        "VALUES ('ticket_opened', 'c', 0, NULL, 'not json')"
+    )
+    with pytest.raises(StoreError, match="outbox") as info:
+        store.outbox()
+    assert isinstance(info.value.__cause__, ValueError)

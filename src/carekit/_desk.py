@@ -268,8 +268,9 @@ class Desk:
     def tick(self, now: datetime | None = None, *, limit: int = 1000) -> TickResult:
         """Claim the due tickets, hand their escalations over, save; return what was handed over.
 
-        A ticket that fails is logged, reported in ``result.failures`` and retried
-        later; the others go on.
+        At most ``limit`` tickets are claimed per call (``result.claimed`` says
+        how many); a ticket that fails is logged, reported in
+        ``result.failures`` and retried later; the others go on.
         """
         when = to_utc(now, "now") if now is not None else self._now()
         if self.escalation is None:

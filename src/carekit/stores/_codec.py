@@ -26,7 +26,7 @@ from carekit._model import Channel, Priority, Status, TicketEvent
 from carekit.exceptions import InvalidValue
 from carekit.i18n import Money
 
-__all__ = ["check_events", "dumps", "loads"]
+__all__ = ["check_events", "check_ticket_id", "dumps", "loads"]
 
 
 @attrs.frozen
@@ -184,6 +184,13 @@ def _check(value: Any) -> None:
                 _check(item)
     else:
         _encode(value)  # the tagged types (and the refusal of what is not one)
+
+
+def check_ticket_id(ticket_id: str) -> str:
+    """Check that a store can keep ``ticket_id`` (text without lone surrogates)."""
+    if type(ticket_id) is not str:
+        raise InvalidValue("id", ticket_id, "a ticket id, a non-empty string")
+    return _text(ticket_id, "id")
 
 
 def check_events(events: Iterable[TicketEvent], *, as_json: bool = True) -> list[str]:

@@ -19,7 +19,7 @@ from carekit._model import CareEvent, Ticket
 from carekit._time import to_utc
 from carekit.campaigns._planning import SentTouch, Touch
 from carekit.exceptions import ConcurrentUpdate, TicketExists, TicketNotFound
-from carekit.stores._codec import check_events
+from carekit.stores._codec import check_events, check_ticket_id
 
 __all__ = ["InMemoryJobStore", "InMemoryTicketStore"]
 
@@ -72,6 +72,7 @@ class InMemoryTicketStore:
         """
         at = None if due_at is None else to_utc(due_at, "due_at").timestamp()
         first = expected_version if rewrite_from is None else min(rewrite_from, expected_version)
+        check_ticket_id(ticket.id)
         check_events(ticket.events[first:], as_json=False)
         with self._lock:
             current = self._tickets.get(ticket.id)

@@ -37,12 +37,13 @@ from carekit._time import to_utc
 from carekit.campaigns._planning import SentTouch, Touch
 from carekit.exceptions import (
     ConcurrentUpdate,
+    InvalidValue,
     SchemaError,
     StoreError,
     TicketExists,
     TicketNotFound,
 )
-from carekit.stores._codec import check_events, dumps, loads
+from carekit.stores._codec import check_events, check_ticket_id, dumps, loads
 
 __all__ = ["SCHEMA_VERSION", "SqliteJobStore", "SqliteTicketStore", "open_database"]
 
@@ -259,6 +260,10 @@ class SqliteTicketStore:
 
     def get(self, ticket_id: str) -> Ticket:
         """Load the ticket by replaying its events, or raise :class:`~carekit.TicketNotFound`."""
+        try:
+            check_ticket_id(ticket_id)
+        except InvalidValue:
+            raise TicketNotFound(ticket_id) from None  # no such id can have been saved
         with _faults(self.path, f"read ticket {ticket_id!r}"):
             rows = self._db.execute(
                 "SELECT kind, at, actor, status_before, status_after, data, roles "
@@ -400,10 +405,13 @@ class SqliteTicketStore:
                 "ORDER BY seq LIMIT ?",
                 (limit,),
             ).fetchall()
-        return [
-            (seq, _care_event(kind, customer, at, eid, data))
-            for seq, kind, customer, at, eid, data in rows
-        ]
+        try:
+            return [
+                (seq, _care_event(kind, customer, at, eid, data))
+                for seq, kind, customer, at, eid, data in rows
+            ]
+        except (ValueError, KeyError, TypeError) as exc:  # a row damaged outside carekit
+            raise StoreError(self.path, "read the outbox", repr(exc)) from exc
 
     def acknowledge(self, seqs: Iterable[int]) -> None:
         """Remove handled care events from the outbox."""
@@ -423,6 +431,7 @@ class SqliteTicketStore:
 
 def _rows(ticket: Ticket, first: int) -> list[tuple[object, ...]]:
     """The ``ticket_events`` rows of the ticket's events from index ``first`` on."""
+    check_ticket_id(ticket.id)
     events = ticket.events[first:]
     data = check_events(events)
     return [
