@@ -200,7 +200,8 @@ class Desk:
         when = self._when(at)
         if idempotency_key is not None:
             data["idempotency_key"] = idempotency_key
-        for attempt in range(_ATTEMPTS):
+        attempts = 0
+        while True:  # a concurrent save (a tick, another request): apply again on the newer ticket
             ticket = self.store.get(ticket_id)
             if idempotency_key is not None and _applied(ticket, idempotency_key):
                 return ticket
@@ -215,11 +216,11 @@ class Desk:
                     rewrite_from=place if place < ticket.version else None,
                 )
             except ConcurrentUpdate:
-                if attempt == _ATTEMPTS - 1:
+                attempts += 1
+                if attempts == _ATTEMPTS:
                     raise
                 continue
             return updated
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def report(self, ticket_id: str, now: datetime | None = None) -> SlaReport:
         """The SLA report of a stored ticket at ``now`` (default: the clock's)."""
