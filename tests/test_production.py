@@ -21,6 +21,7 @@ from carekit import (
     EscalationLevel,
     EscalationPolicy,
     InformCustomer,
+    Lifecycle,
     Metric,
     Notify,
     Priority,
@@ -434,3 +435,26 @@ def test_no_survey_after_an_abandoned_call() -> None:
     enrolled: list[str] = []
     desk.drain_events(lambda e: enrolled.extend(t.key for t in care.handle(e)))
     assert [e.split("/")[-1].split("@")[0] for e in enrolled] == ["C-2"]
+
+
+def test_an_apply_that_meets_a_concurrent_save_is_applied_on_the_newer_ticket() -> None:
+    """Another writer saves between the apply's load and save: applied again, nothing lost."""
+
+    class Racing(InMemoryTicketStore):
+        raced = False
+
+        def get(self, ticket_id: str) -> Ticket:
+            ticket = super().get(ticket_id)
+            if not self.raced and ticket.version == 1:
+                self.raced = (
+                    True  # the other writer saves first; this reader now holds a stale copy
+                )
+                note = Lifecycle().apply(ticket, "add_note", at=ticket.created_at, text="called")
+                super().save(note, expected_version=1)
+            return ticket
+
+    desk = desk_on(Racing())
+    desk.open("E-1", channel="email", customer_id="c")
+    ticket = desk.apply("E-1", "agent_reply")
+    assert ["created", "add_note", "agent_reply"] == [e.kind for e in ticket.events]
+    assert ticket == desk.store.get("E-1")
