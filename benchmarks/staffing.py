@@ -14,7 +14,7 @@ from datetime import timedelta
 from _table import table
 
 from carekit import SlaPolicy
-from carekit.staffing import ServiceLevel, agents_for, plan_intervals
+from carekit.staffing import ServiceLevel, agents_for, erlang_a, plan_intervals
 
 AHT = timedelta(seconds=180)
 
@@ -53,6 +53,22 @@ def main() -> None:
     ]
     print(table(["", "agents", "ms per interval", "x target"], rows))
     print("\n(x target: one millisecond divided by the time per interval)")
+    # Bounded work (issue 12): the cost grows with sqrt(load) at most, and a long
+    # target costs no more than a short one. Before: 14.0 s, 9.5 s and 52.5 s.
+    heavy = [
+        ("agents_for, 1e6 calls/s (1.8e8 Erlangs)", lambda: agents_for(1e6, AHT)),
+        (
+            "agents_for, 10,000 calls/h, 85 % occupancy",
+            lambda: agents_for(rate, AHT, max_occupancy=0.85),
+        ),
+        (
+            "erlang_a, a 365-day target",
+            lambda: erlang_a(14, 100 / 1800, AHT, timedelta(seconds=60), timedelta(days=365)),
+        ),
+    ]
+    heavy_rows = [(name, per_call(fn, 3) * 1e3) for name, fn in heavy]
+    print()
+    print(table(["heavy inputs", "ms"], heavy_rows))
 
 
 if __name__ == "__main__":

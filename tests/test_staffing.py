@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 
 from carekit import SlaPolicy
 from carekit.exceptions import StaffingError
-from carekit.staffing import ServiceLevel, agents_for, erlang_a, erlang_c, plan_intervals
+from carekit.staffing import (
+    ServiceLevel,
+    _erlang_b,
+    agents_for,
+    erlang_a,
+    erlang_c,
+    plan_intervals,
+)
 
 S = timedelta(seconds=1)
 HALF_HOUR = 1800.0
@@ -183,10 +190,94 @@ def test_the_policy_pickup_target_drives_a_day_plan() -> None:
         ({"shrinkage": 1.0}, "shrinkage"),
         ({"shrinkage": -1.0}, "shrinkage"),
         ({"interval": timedelta(0)}, "interval"),
+        ({"interval": 1800}, "interval"),
+        ({"shrinkage": float("nan")}, "shrinkage"),
+        ({"shrinkage": "0.3"}, "shrinkage"),
+        ({"max_occupancy": 0}, "max_occupancy"),
+        ({"target": 0.8}, "target"),
     ],
 )
 def test_plan_intervals_refuses_impossible_settings(options: dict[str, Any], field: str) -> None:
     """Shrinkage of 150 % (-26 agents before) or a zero interval: a StaffingError naming it."""
     with pytest.raises(StaffingError) as info:
         plan_intervals([50, 100], 180 * S, **options)
+    assert field == info.value.field
+
+
+def exact_erlang_b(load: float, agents: int) -> float:
+    """The recursion from n = 0, one step per agent: slow, obviously right."""
+    b = 1.0
+    for n in range(1, agents + 1):
+        b = load * b / (n + load * b)
+    return b
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.floats(min_value=0.01, max_value=20_000),
+    st.floats(min_value=0.0, max_value=2.5),
+)
+@example(150.0, 27 / 150)  # the start of the shortened walk, where a first version was 0.2 % off
+@example(300.0, 0.5)
+def test_the_shortened_erlang_b_walk_equals_the_full_one(load: float, share: float) -> None:
+    """Starting the recursion near the answer changes no figure (to 1e-12)."""
+    agents = int(load * share)
+    assert _erlang_b(load, agents) == pytest.approx(exact_erlang_b(load, agents), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: agents_for(1e6, 180 * S),  # 15.7 s before
+        lambda: erlang_c(100_020_000, 1e8 / 180, 180 * S),  # 8 s before
+        lambda: erlang_a(14, 100 / HALF_HOUR, 180 * S, 60 * S, timedelta(days=365)),  # > 30 s
+        lambda: agents_for(1e3, 180 * S, max_occupancy=0.5),
+    ],
+)
+def test_heavy_loads_and_long_targets_finish(call: Any) -> None:
+    """Work grows with sqrt(load) at most; the suite's timeout would catch a hang.
+
+    (Timings are in benchmarks/staffing.py; here the answers are checked.)
+    """
+    result = call()
+    if isinstance(result, int):
+        assert result > 0
+    else:
+        assert 0 <= result.p_wait <= 1
+
+
+def test_a_target_of_a_year_answers_everyone_who_does_not_hang_up() -> None:
+    """The Poisson weights of a long target underflowed to 0 before: the level was 1 - P(wait)."""
+    rate = 100 / HALF_HOUR
+    long = erlang_a(12, rate, 180 * S, 60 * S, timedelta(days=365))
+    assert long.service_level == pytest.approx(1 - long.p_abandon, rel=1e-12)
+    hour = erlang_a(12, rate, 180 * S, 60 * S, timedelta(hours=1))
+    assert erlang_a(12, rate, 180 * S, 60 * S, 20 * S).service_level < hour.service_level
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda: agents_for(1e8, 180 * S), "arrival_rate"),  # 1.8e10 Erlangs: past MAX_LOAD
+        (lambda: erlang_a(200_000, 1000.0, 180 * S, 60 * S, 20 * S), "agents"),
+        (lambda: agents_for(float("inf"), 180 * S), "arrival_rate"),
+        (lambda: agents_for("10", 180 * S), "arrival_rate"),  # type: ignore[arg-type]
+        (lambda: agents_for(True, 180 * S), "arrival_rate"),  # noqa: FBT003
+        (lambda: agents_for(1.0, 180), "aht"),  # type: ignore[arg-type]
+        (lambda: erlang_c(2.5, 1.0, 180 * S), "agents"),  # type: ignore[arg-type]
+        (lambda: erlang_c(-1, 1.0, 180 * S), "agents"),
+        (lambda: erlang_a(3, 1.0, 180 * S, 60 * S, -S), "within"),
+        (lambda: erlang_a(3, 1.0, 180 * S, 60, 20 * S), "patience"),  # type: ignore[arg-type]
+        (lambda: ServiceLevel(0.8, 30), "within"),  # type: ignore[arg-type]
+        (lambda: ServiceLevel("0.8", 30 * S), "level"),  # type: ignore[arg-type]
+        (lambda: plan_intervals([10, -1], 180 * S), "forecast[1]"),
+        (lambda: plan_intervals([10, None], 180 * S), "forecast[1]"),  # type: ignore[list-item]
+        (lambda: plan_intervals("10,20", 180 * S), "forecast"),  # type: ignore[arg-type]
+        (lambda: plan_intervals([1e12], 180 * S), "arrival_rate"),
+    ],
+)
+def test_every_argument_is_checked(call: Any, field: str) -> None:
+    """Wrong types, non-finite numbers and loads past what the formulas do: StaffingError."""
+    with pytest.raises(StaffingError) as info:
+        call()
     assert field == info.value.field

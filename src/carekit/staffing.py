@@ -8,8 +8,17 @@ service level ``1 - C e^{-(N-A) t / AHT}``, the average speed of answer
 ``C AHT / (N - A)`` and the occupancy ``A / N``. ``C`` is computed from the
 Erlang B recursion ``B(n) = A B(n-1) / (n + A B(n-1))``, which never forms a
 factorial or a power, so thousands of agents and heavy traffic are exact to
-floating point. :func:`agents_for` walks ``N`` up from ``floor(A) + 1`` with
-the same recursion (one step per agent), so it costs O(A).
+floating point.
+
+**Bounded work.** The recursion does not start at ``n = 0``: far below the
+load, ``B(n)`` is ``1 - n/A`` to within ``n/A^2``, and each step of the
+recursion shrinks an error by the factor ``n/A``, so starting at
+``A - 10 sqrt(A)`` from that value loses nothing (the start's error is
+multiplied by about ``e^-50``). Far above the load, ``B`` underflows to zero
+and the walk stops. So every figure costs O(sqrt(A)) steps, not O(A):
+:func:`agents_for` at 100 million Erlangs takes milliseconds. Loads above
+:data:`MAX_LOAD` Erlangs, and Erlang A beyond :data:`MAX_ERLANG_A_AGENTS`,
+raise :class:`~carekit.exceptions.StaffingError`.
 
 Erlang A (M/M/N+M) adds customer patience: callers abandon after an
 exponential time. It is less pessimistic than Erlang C when callers hang up.
@@ -20,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import timedelta
+from numbers import Real
 
 import attrs
 
@@ -29,6 +39,8 @@ from carekit._sla_report import Metric
 from carekit.exceptions import StaffingError
 
 __all__ = [
+    "MAX_ERLANG_A_AGENTS",
+    "MAX_LOAD",
     "ErlangA",
     "ErlangC",
     "IntervalPlan",
@@ -38,6 +50,44 @@ __all__ = [
     "erlang_c",
     "plan_intervals",
 ]
+
+
+MAX_LOAD = 1e9
+"""The largest offered load (in Erlangs) the formulas are asked to handle."""
+
+MAX_ERLANG_A_AGENTS = 100_000
+"""The most agents :func:`erlang_a` sums its queue for."""
+
+_START = 10.0  # the recursion starts this many standard deviations below the load
+
+
+def _number(name: str, value: object, expected: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise StaffingError(name, value, expected)
+    number = float(value)
+    if not math.isfinite(number):
+        raise StaffingError(name, value, expected)
+    return number
+
+
+def _fraction(name: str, value: object, *, top: bool) -> float:
+    expected = f"a fraction from 0 up to {'and including' if top else '(not including)'} 1"
+    number = _number(name, value, expected)
+    if not (0 <= number <= 1 if top else 0 <= number < 1):
+        raise StaffingError(name, value, expected)
+    return number
+
+
+def _count(name: str, value: object, least: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise StaffingError(name, value, f"a whole number, {least} or more")
+    return value
+
+
+def _duration(name: str, value: object, expected: str, *, zero: bool) -> float:
+    if not isinstance(value, timedelta) or value < timedelta(0) or (not zero and not value):
+        raise StaffingError(name, value, expected)
+    return value.total_seconds()
 
 
 @attrs.frozen
@@ -53,12 +103,10 @@ class ServiceLevel:
     within: timedelta = timedelta(seconds=30)
 
     def __attrs_post_init__(self) -> None:
-        if not 0 < self.level < 1:
-            raise StaffingError(
-                "level", self.level, "a fraction above 0 and below 1 (100% is never reached)"
-            )
-        if self.within < timedelta(0):
-            raise StaffingError("within", self.within, "a wait of zero or more")
+        expected = "a fraction above 0 and below 1 (100% is never reached)"
+        if not 0 < _number("level", self.level, expected) < 1:
+            raise StaffingError("level", self.level, expected)
+        _duration("within", self.within, "a wait of zero or more", zero=True)
 
     @classmethod
     def from_policy(cls, policy: SlaPolicy, level: float = 0.8) -> ServiceLevel:
@@ -109,18 +157,46 @@ class ErlangC:
         return timedelta(seconds=self.p_wait * self.aht.total_seconds() / (self.agents - self.load))
 
 
-def _check(arrival_rate: float, aht: timedelta) -> float:
-    if not math.isfinite(arrival_rate) or arrival_rate < 0:
+def _check(arrival_rate: object, aht: object) -> float:
+    rate = _number("arrival_rate", arrival_rate, "calls per second, zero or more")
+    if rate < 0:
         raise StaffingError("arrival_rate", arrival_rate, "calls per second, zero or more")
-    if aht <= timedelta(0):
-        raise StaffingError("aht", aht, "a handle time above zero")
-    return arrival_rate * aht.total_seconds()
+    seconds = _duration("aht", aht, "a handle time above zero", zero=False)
+    load = rate * seconds
+    if load > MAX_LOAD:
+        raise StaffingError(
+            "arrival_rate",
+            arrival_rate,
+            f"an offered load of at most {MAX_LOAD:.0e} Erlangs (calls a second times handle time)",
+        )
+    return load
+
+
+def _b_start(load: float, agents: int) -> tuple[int, float]:
+    """Where the Erlang B recursion starts for ``B(agents)``, and ``B`` there.
+
+    Below the load, ``B(n) = 1 - n/A`` to within ``1/A``, and each step of the
+    recursion multiplies an error by at most ``n/A <= e^-(A-n)/A``. The start is
+    ``m`` steps below ``agents``, with ``m`` large enough that those factors
+    multiply to under ``e^-46`` (``m^2/2A + m g/A >= 46`` for ``g = A - agents``),
+    and never above ``A - 10 sqrt(A)`` (from where the factors up to ``A``
+    multiply to ``e^-50``).
+    """
+    gap = max(0.0, load - agents)
+    steps = math.ceil(math.sqrt(gap * gap + 92 * load) - gap) + 1
+    first = min(math.floor(load - _START * math.sqrt(load)), agents - steps)
+    if first <= 0:
+        return 0, 1.0
+    return first, 1.0 - first / load
 
 
 def _erlang_b(load: float, agents: int) -> float:
-    b = 1.0
-    for n in range(1, agents + 1):
+    n, b = _b_start(load, agents)
+    while n < agents:
+        n += 1
         b = load * b / (n + load * b)
+        if b < 1e-300:  # past the load's tail: B is zero to floating point from here on
+            return 0.0
     return b
 
 
@@ -139,8 +215,7 @@ def erlang_c(agents: int, arrival_rate: float, aht: timedelta) -> ErlangC:
         (0.2853, 0.7956)
     """
     load = _check(arrival_rate, aht)
-    if agents < 0:
-        raise StaffingError("agents", agents, "zero or more")
+    _count("agents", agents, 0)
     p_wait = _c_from_b(_erlang_b(load, agents), load, agents) if agents else 1.0
     occupancy = min(1.0, load / agents) if agents else 1.0
     return ErlangC(agents, load, p_wait, occupancy, aht)
@@ -163,15 +238,15 @@ def agents_for(
     >>> agents_for(100 / 1800, timedelta(seconds=180), ServiceLevel(0.8, timedelta(seconds=20)))
     14
     """
-    target = target or ServiceLevel()
+    target = _target(target)
     load = _check(arrival_rate, aht)
-    if not 0 <= shrinkage < 1:
-        raise StaffingError("shrinkage", shrinkage, "a fraction from 0 up to (not including) 1")
-    if max_occupancy is not None and not 0 < max_occupancy <= 1:
-        raise StaffingError("max_occupancy", max_occupancy, "a fraction above 0, at most 1")
+    _fraction("shrinkage", shrinkage, top=False)
+    _occupancy(max_occupancy)
     if load == 0:
         return 0
     agents = math.floor(load) + 1
+    if max_occupancy is not None:  # no fewer than the cap allows: O(sqrt(A)) steps remain
+        agents = max(agents, math.ceil(load / max_occupancy - 1e-9))
     b = _erlang_b(load, agents)
     seconds = aht.total_seconds()
     within = target.within.total_seconds()
@@ -182,6 +257,22 @@ def agents_for(
             return math.ceil(agents / (1 - shrinkage) - 1e-9)
         agents += 1
         b = load * b / (agents + load * b)
+
+
+def _target(target: object) -> ServiceLevel:
+    if target is None:
+        return ServiceLevel()
+    if not isinstance(target, ServiceLevel):
+        raise StaffingError("target", target, "a ServiceLevel, such as ServiceLevel(0.8, 30 s)")
+    return target
+
+
+def _occupancy(max_occupancy: object) -> None:
+    if max_occupancy is None:
+        return
+    expected = "a fraction above 0, at most 1"
+    if not 0 < _number("max_occupancy", max_occupancy, expected) <= 1:
+        raise StaffingError("max_occupancy", max_occupancy, expected)
 
 
 @attrs.frozen
@@ -215,10 +306,10 @@ def erlang_a(
     callers ahead abandoning, the caller's own patience) by uniformisation.
     """
     load = _check(arrival_rate, aht)
-    if agents < 1:
-        raise StaffingError("agents", agents, "one or more")
-    if patience <= timedelta(0):
-        raise StaffingError("patience", patience, "a mean patience above zero")
+    if _count("agents", agents, 1) > MAX_ERLANG_A_AGENTS:
+        raise StaffingError("agents", agents, f"at most {MAX_ERLANG_A_AGENTS:,} for Erlang A")
+    _duration("patience", patience, "a mean patience above zero", zero=False)
+    wait = _duration("within", within, "a wait of zero or more", zero=True)
     mu = 1 / aht.total_seconds()
     theta = 1 / patience.total_seconds()
     lam = arrival_rate
@@ -227,16 +318,18 @@ def erlang_a(
     for n in range(agents, 0, -1):
         below.append(below[-1] * n * mu / lam if lam else 0.0)
     above = [1.0]  # p_{N+j} / p_N
-    while above[-1] > 1e-16 * sum(above) and len(above) < 100_000:
+    above_sum = 1.0
+    while above[-1] > 1e-16 * above_sum and len(above) < 100_000:
         j = len(above)
         above.append(above[-1] * lam / (agents * mu + j * theta))
+        above_sum += above[-1]
     total = sum(below[1:]) + sum(above)
     p_wait = sum(above) / total
     mean_queue = sum(j * p for j, p in enumerate(above)) / total
     p_abandon = theta * mean_queue / lam if lam else 0.0
     asa = timedelta(seconds=p_abandon / theta) if lam else timedelta(0)
     # an arrival that finds N + j callers in the system waits with j ahead of it
-    answered_late = _served_by(above, agents * mu, theta, within.total_seconds())
+    answered_late = _served_by(above, agents * mu, theta, wait)
     level = (1 - p_wait) + answered_late / total
     return ErlangA(agents, load, p_wait, p_abandon, asa, level)
 
@@ -245,17 +338,29 @@ def _served_by(weights: Sequence[float], service: float, theta: float, t: float)
     """Mass (weighted by ``weights[j]``, j callers ahead) answered within ``t``.
 
     A caller with ``i`` ahead moves up at rate ``service + i theta`` and leaves at
-    rate ``theta``; at ``i = 0`` the next free agent answers it.
+    rate ``theta``; at ``i = 0`` the next free agent answers it. The jumps of the
+    uniformised chain are Poisson distributed; their weights are computed in
+    logarithms (a long ``t`` would underflow ``e^-rate t``), and the walk stops
+    once the mass still waiting is negligible: a target of a year costs no more
+    than one of a minute.
     """
     size = len(weights)
     rate = service + size * theta + theta
-    probs = list(weights)  # mass by number ahead, not yet answered or gone
+    jumps = rate * t
+    probs = list(weights)
+    remaining = sum(probs)
+    negligible = remaining * 1e-16
     served = 0.0
-    steps = int(rate * t + 10 * math.sqrt(rate * t + 1) + 10)
-    poisson = math.exp(-rate * t)
-    cdf_mass = 0.0  # sum over k of Poisson(k) * served_after_k_jumps
+    steps = int(jumps + 10 * math.sqrt(jumps + 1) + 10)
+    log_jumps = math.log(jumps) if jumps > 0 else -math.inf
+    log_poisson = -jumps
+    mass = seen = 0.0  # sum over k of Poisson(k) * served after k jumps; Poisson mass so far
     for k in range(steps + 1):
-        cdf_mass += poisson * served
+        poisson = math.exp(log_poisson)
+        mass += poisson * served
+        seen += poisson
+        if remaining <= negligible:
+            break
         moved = [0.0] * size
         newly = 0.0
         for i, p in enumerate(probs):
@@ -269,9 +374,10 @@ def _served_by(weights: Sequence[float], service: float, theta: float, t: float)
             else:
                 moved[i - 1] += p * up
         probs = moved
+        remaining = sum(moved)
         served += newly
-        poisson *= rate * t / (k + 1)
-    return cdf_mass
+        log_poisson += log_jumps - math.log(k + 1)
+    return mass + max(0.0, 1.0 - seen) * served
 
 
 @attrs.frozen
@@ -304,13 +410,18 @@ def plan_intervals(
         >>> [p.agents for p in day]
         [0, 8, 13]
     """
-    target = target or ServiceLevel()
-    if not 0 <= shrinkage < 1:
-        raise StaffingError("shrinkage", shrinkage, "a fraction from 0 up to (not including) 1")
-    if not isinstance(interval, timedelta) or interval <= timedelta(0):
-        raise StaffingError("interval", interval, "a positive duration, such as 30 minutes")
+    target = _target(target)
+    _fraction("shrinkage", shrinkage, top=False)
+    _occupancy(max_occupancy)
+    seconds = _duration("interval", interval, "a positive duration, such as 30 minutes", zero=False)
+    _check(0.0, aht)
+    if isinstance(forecast, str | bytes) or not isinstance(forecast, Sequence):
+        raise StaffingError("forecast", forecast, "a list of calls per interval")
+    for i, calls in enumerate(forecast):
+        if _number(f"forecast[{i}]", calls, "a number of calls, zero or more") < 0:
+            raise StaffingError(f"forecast[{i}]", calls, "a number of calls, zero or more")
+        _check(calls / seconds, aht)
     out = []
-    seconds = interval.total_seconds()
     for i, calls in enumerate(forecast):
         rate = calls / seconds
         on_phones = agents_for(rate, aht, target, max_occupancy=max_occupancy)
