@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 
 import pendulum
 import pytest
@@ -308,3 +309,123 @@ def test_wrong_types_are_typed_errors() -> None:
         calendar.add(start, 3600)  # type: ignore[arg-type]
     with pytest.raises(NaiveDatetimeError):
         calendar.between("2026-03-02", start)  # type: ignore[arg-type]
+
+
+# -- the years calendars cover, and work that does not grow with the span ------------
+
+
+def weekday_hours_reference(start: datetime, hours: int) -> datetime:
+    """Mon-Fri 08:00-17:00 UTC, walked day by day: 9 working hours a weekday."""
+    day, left = start.date(), timedelta(hours=hours)
+    opening = max(start, datetime.combine(day, datetime.min.time(), UTC) + 8 * H)
+    while True:
+        if day.weekday() < 5:
+            closing = datetime.combine(day, datetime.min.time(), UTC) + 17 * H
+            if opening < closing:
+                if closing - opening >= left:
+                    return opening + left
+                left -= closing - opening
+        day += timedelta(days=1)
+        opening = datetime.combine(day, datetime.min.time(), UTC) + 8 * H
+
+
+def test_sixty_thousand_hours_are_found_not_refused() -> None:
+    """26 years of working time: "no working time within 10 years" before."""
+    cal = BusinessCalendar("UTC", hours={"mon-fri": ["08:00-17:00"]})
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    due = cal.add(start, 60_000 * H)
+    assert weekday_hours_reference(start, 60_000) == due
+    assert 60_000 * H == cal.between(start, due)
+    assert start == cal.add(due, -60_000 * H)
+
+
+@pytest.mark.parametrize(
+    "zone", ["UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago", "Europe/Berlin"]
+)
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime(1, 1, 1, 0, 0, tzinfo=UTC),
+        datetime(2, 3, 1, 12, 0, tzinfo=UTC),
+        datetime(9998, 6, 1, 12, 0, tzinfo=UTC),
+        datetime(9999, 12, 20, 12, 0, tzinfo=UTC),
+    ],
+)
+def test_the_first_and_last_years_work(zone: str, at: datetime) -> None:
+    """Years 1-2 and 9998-9999 raised ValueError('year 0 is out of range') before."""
+    cal = BusinessCalendar(zone, hours={"mon-fri": ["08:00-17:00"]})
+    due = cal.add(at, 20 * H)
+    assert 20 * H == cal.between(at, due)
+    assert cal.is_open(cal.next_open(at))
+    assert at <= cal.next_open(at) <= due
+
+
+@pytest.mark.parametrize(
+    ("call", "where"),
+    [
+        (lambda cal: cal.add(datetime(9999, 12, 30, tzinfo=UTC), 100 * H), "calendar"),
+        (lambda cal: cal.add(datetime(1, 1, 3, tzinfo=UTC), -100 * H), "calendar"),
+        (lambda cal: cal.next_open(datetime(9999, 12, 31, 20, tzinfo=UTC)), "calendar"),
+        (
+            lambda cal: cal.is_open(datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))),
+            "at",
+        ),
+    ],
+)
+def test_beyond_the_covered_years_is_a_calendar_error(call: Any, where: str) -> None:
+    """A result or an instant outside the years 1 to 9999: CalendarError, never ValueError."""
+    cal = BusinessCalendar("Europe/Berlin", hours={"mon-fri": ["08:00-17:00"]})
+    with pytest.raises(CalendarError, match="years 1 to 9999") as info:
+        call(cal)
+    assert where == info.value.where
+
+
+def test_a_far_query_leaves_no_window_behind() -> None:
+    """One query in 2300 kept a 277-year window before; now a few years stay built."""
+    cal = BusinessCalendar("Europe/Berlin", hours={"mon-fri": ["08:00-17:00"]})
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    far = cal.between(start, datetime(2526, 3, 2, 9, 0, tzinfo=UTC))
+    assert far == timedelta(days=48916, hours=19)
+    cal.is_open(datetime(2300, 1, 1, tzinfo=UTC))
+    assert len(cal._windows) <= 8
+    assert len(cal._blocks) <= 12
+    assert 2 * H == cal.between(start, start + 2 * H)
+
+
+def test_no_working_time_before_is_an_error_too() -> None:
+    """Only overrides in 2026: nothing after them, nothing before them."""
+    cal = BusinessCalendar("UTC", hours={}, overrides={"2026-03-02": ["08:00-12:00"]})
+    assert datetime(2026, 3, 2, 8, tzinfo=UTC) == cal.next_open(datetime(2020, 1, 1, tzinfo=UTC))
+    with pytest.raises(CalendarError, match="no working time after"):
+        cal.add(datetime(2026, 6, 1, tzinfo=UTC), H)
+    with pytest.raises(CalendarError, match="no working time before"):
+        cal.add(datetime(2025, 6, 1, tzinfo=UTC), -H)
+    assert datetime(2026, 3, 2, 11, tzinfo=UTC) == cal.add(datetime(2027, 1, 1, tzinfo=UTC), -H)
+
+
+FAR_ZONES = ["Europe/Berlin", "America/Sao_Paulo", "Australia/Lord_Howe", "Africa/Casablanca"]
+far_instants = st.integers(
+    min_value=int(datetime(1900, 1, 1, tzinfo=UTC).timestamp()),
+    max_value=int(datetime(2200, 1, 1, tzinfo=UTC).timestamp()),
+).map(lambda s: datetime.fromtimestamp(s, UTC))
+
+
+@settings(max_examples=60, deadline=None)
+@given(zone=st.sampled_from(FAR_ZONES), a=far_instants, b=far_instants, c=far_instants)
+def test_year_totals_agree_with_the_spans_they_stand_for(
+    zone: str, a: datetime, b: datetime, c: datetime
+) -> None:
+    """Counting across years (totals without spans) equals laying the spans out.
+
+    between is additive over any split, and each year's counted total equals the
+    sum of its spans, in zones whose offsets change at odd times.
+    """
+    cal = BusinessCalendar(
+        zone,
+        hours={"mon-fri": ["08:00-12:00", "13:00-17:00"], "sat": ["22:00-06:00"]},
+        holidays=[date(1999, 12, 31), date(2026, 3, 30)],
+        overrides={date(2026, 3, 29): ["06:00-23:00"], date(2100, 1, 1): []},
+    )
+    assert cal.between(a, c) == cal.between(a, b) + cal.between(b, c)
+    for year in {a.year, b.year, c.year}:
+        assert cal._block_total(year) == sum(e - s for s, e in cal._block(year))

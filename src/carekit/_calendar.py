@@ -18,9 +18,15 @@ falls in a gap takes effect when the clocks jump.
 **Speed.** For each year that a query touches, the intervals are turned into
 UTC epoch-second spans once (splitting each at the zone's offset changes),
 merged, and their cumulative working seconds recorded. Then
-``W(x)`` (working seconds from the window's origin to ``x``) is one bisect,
+``W(x)`` (working seconds from an anchor to ``x``) is one bisect,
 ``between(a, b) = W(b) - W(a)`` and ``add(a, d)`` is the bisect that finds
-where ``W`` reaches ``W(a) + d``. The cost does not depend on the span.
+where ``W`` reaches ``W(a) + d``. Years between two far instants enter only
+through their totals (a table of one float per year, each total counted
+without laying the year out), so only the years around the queried instants
+are built, and a bounded number of them is kept. Every quantity is a whole
+number of seconds, so the sums are exact.
+
+**Range.** The years 1 to 9999; outside them, a ``CalendarError``.
 """
 
 from __future__ import annotations
@@ -41,8 +47,32 @@ __all__ = ["WEEKDAYS", "BusinessCalendar", "IntervalSpec"]
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DAY = 86_400
-_EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - naive on purpose: wall-clock epoch
-_HORIZON_YEARS = 10  # how far add() looks for working time before giving up
+_MIN_YEAR, _MAX_YEAR = 1, 9999  # the years calendars cover: all of datetime's
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_PROBE = 2 * _DAY  # how often the zone's offset is probed for a change
+_WINDOWS = 8  # windows kept: each is a UTC year with its neighbours' spans
+_BLOCKS = 12  # years of spans kept
+_RANGE = "within the years 1 to 9999 that calendars cover"
+
+
+def _jan1(year: int) -> float:
+    """Epoch seconds of 1 January of ``year`` at 00:00 wall clock, as if in UTC."""
+    y = year - 1
+    return float((365 * y + y // 4 - y // 100 + y // 400 + 1 - _EPOCH_ORDINAL) * _DAY)
+
+
+_LO, _HI = _jan1(_MIN_YEAR), _jan1(_MAX_YEAR + 1)
+
+
+def _days_in(year: int) -> int:
+    return 366 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 365
+
+
+def _instant_text(x: float) -> str:
+    if _LO <= x < _HI:
+        return datetime.fromtimestamp(x, UTC).isoformat()
+    return f"{x:.0f} seconds from 1970"
+
 
 IntervalSpec = str | Sequence[str]
 """An interval as ``"08:00-17:00"`` or as a pair ``("08:00", "17:00")``."""
@@ -148,31 +178,36 @@ def _duration(value: timedelta, name: str) -> float:
 
 
 def _instant(seconds: float) -> datetime:
+    if not _LO <= seconds < _HI:
+        raise CalendarError("result", _instant_text(seconds), f"is not {_RANGE}")
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def _length(spans: Sequence[_Span]) -> int:
+    return sum(e - s for s, e in spans)
 
 
 @attrs.frozen
 class _Window:
-    """Working spans in UTC epoch seconds over whole years, with cumulative sums."""
+    """The working spans (UTC epoch seconds) that can touch one UTC year, with sums."""
 
-    first_year: int
-    last_year: int
-    lo: float  # the window covers [lo, hi)
+    year: int
+    lo: float  # the window answers for [lo, hi)
     hi: float
+    base: float  # C(year - 1): working seconds before its first span
     starts: tuple[float, ...]
     ends: tuple[float, ...]
-    cum: tuple[float, ...]  # working seconds before span i
-    cum_end: tuple[float, ...]  # working seconds up to the end of span i
+    cum: tuple[float, ...]  # working seconds before span i (from base)
+    cum_end: tuple[float, ...]  # working seconds up to the end of span i (from base)
+    total: float  # working seconds in the whole window
 
     def work(self, x: float) -> float:
-        """Working seconds from the window's origin to ``x``."""
+        """Working seconds from the window's first span to ``x``."""
         i = bisect_right(self.starts, x) - 1
         if i < 0:
             return 0.0
         end = self.ends[i]
         return self.cum[i] + (x if x < end else end) - self.starts[i]
-
-    total: float  # working seconds in the whole window
 
 
 class BusinessCalendar:
@@ -232,8 +267,15 @@ class BusinessCalendar:
         self.name = name or f"{timezone} business hours"
         self._always = False
         self._check_midnight_spills()
-        self._years: dict[int, list[tuple[float, float]]] = {}
-        self._window: _Window | None = None
+        self._week_minutes = tuple(_length(spans) for spans in self._week)
+        self._special: dict[int, set[date]] = {}  # year -> its holidays and overrides
+        for special in self.holidays | self._overrides.keys():
+            self._special.setdefault(special.year, set()).add(special)
+        self._blocks: dict[int, list[tuple[float, float]]] = {}
+        self._windows: dict[int, _Window] = {}
+        self._current: _Window | None = None
+        self._totals: list[float] = []  # C(first_year + i)
+        self._first_year = 0
 
     @classmethod
     def always_open(cls) -> BusinessCalendar:
@@ -288,16 +330,29 @@ class BusinessCalendar:
                         f"overlaps the overnight shift from {first}",
                     )
 
-    # -- the precomputed window --------------------------------------------------
+    # -- working time, year by year ------------------------------------------------
+    #
+    # Block Y holds the UTC spans of the intervals of the dates of year Y (an
+    # interval belongs to the date it starts on). C(Y) is the working time of all
+    # blocks before Y, counted from an arbitrary anchor year; the window of a UTC
+    # year y merges blocks y-1, y and y+1, which hold every span that can touch y,
+    # and starts counting at C(y-1). So W(x) = C(y-1) + the window's own count, and
+    # a query costs one or two bisects however far apart its instants are. Only a
+    # few windows and blocks are kept; C costs one float per year and is built
+    # from block totals that need no spans (see _block_total).
 
     def _offset_segments(self, lo: float, hi: float) -> list[tuple[float, float, float]]:
-        """(start, end, offset seconds) pieces of [lo, hi) with one UTC offset each."""
+        """(start, end, offset seconds) pieces of [lo, hi) with one UTC offset each.
+
+        The offset is probed every two days and each change found to the second;
+        no zone in the tz database changes and changes back within two days.
+        """
         segments: list[tuple[float, float, float]] = []
         start = lo
         offset = self._offset(lo)
         probe = lo
         while probe < hi:
-            nxt = min(probe + _DAY, hi)
+            nxt = min(probe + _PROBE, hi)
             off = self._offset(nxt)
             if off != offset:
                 a, b = probe, nxt  # the change happened in (a, b]: find it to the second
@@ -314,95 +369,179 @@ class BusinessCalendar:
         return segments
 
     def _offset(self, seconds: float) -> float:
-        off = datetime.fromtimestamp(seconds, UTC).astimezone(self._tz).utcoffset()
+        if not _LO + 2 * _DAY < seconds < _HI - 2 * _DAY:  # beyond: the edge's offset
+            seconds = min(max(seconds, _LO + 2 * _DAY), _HI - 2 * _DAY)
+        off = datetime.fromtimestamp(seconds, self._tz).utcoffset()
         return off.total_seconds() if off is not None else 0.0
 
-    def _year_spans(self, year: int) -> list[tuple[float, float]]:
-        spans = self._years.get(year)
-        if spans is not None:
-            return spans
-        first = date(year, 1, 1)
-        lo = (datetime(year, 1, 1) - _EPOCH).total_seconds() - 2 * _DAY  # noqa: DTZ001
-        hi = (datetime(year + 1, 1, 1) - _EPOCH).total_seconds() + 3 * _DAY  # noqa: DTZ001
-        segments = self._offset_segments(lo, hi)
+    def _segments(self, year: int) -> list[tuple[float, float, float]]:
+        """(start, end, offset seconds) pieces, one UTC offset each, around block ``year``."""
+        return self._offset_segments(_jan1(year) - 2 * _DAY, _jan1(year + 1) + 3 * _DAY)
+
+    def _day_spans_utc(
+        self, day: date, segments: Sequence[tuple[float, float, float]]
+    ) -> list[tuple[float, float]]:
+        midnight = (day.toordinal() - _EPOCH_ORDINAL) * _DAY
         spans = []
-        for n in range((date(year + 1, 1, 1) - first).days):
-            day = first + timedelta(days=n)
-            midnight = (day - _EPOCH.date()).days * _DAY
-            for s, e in self._day_spans(day):
-                wall_s, wall_e = midnight + s * 60, midnight + e * 60
-                for seg_lo, seg_hi, off in segments:
-                    a = max(wall_s - off, seg_lo)
-                    b = min(wall_e - off, seg_hi)
-                    if a < b:
-                        spans.append((a, b))
-        self._years[year] = spans
+        for s, e in self._day_spans(day):
+            wall_s, wall_e = midnight + s * 60, midnight + e * 60
+            for seg_lo, seg_hi, off in segments:
+                a = max(wall_s - off, seg_lo)
+                b = min(wall_e - off, seg_hi)
+                if a < b:
+                    spans.append((a, b))
         return spans
 
-    def _build(self, first_year: int, last_year: int) -> _Window:
-        raw = sorted(
-            span for year in range(first_year, last_year + 1) for span in self._year_spans(year)
-        )
-        starts: list[float] = []
-        ends: list[float] = []
-        for s, e in raw:
-            if ends and s <= ends[-1]:  # adjacent or overlapping (a 24:00 meeting a 00:00)
-                ends[-1] = max(ends[-1], e)
-            else:
-                starts.append(s)
-                ends.append(e)
-        cum: list[float] = []
-        cum_end: list[float] = []
-        total = 0.0
-        for s, e in zip(starts, ends, strict=True):
-            cum.append(total)
-            total += e - s
-            cum_end.append(total)
-        lo = (datetime(first_year, 1, 1) - _EPOCH).total_seconds() + _DAY  # noqa: DTZ001
-        hi = (datetime(last_year + 1, 1, 1) - _EPOCH).total_seconds() - _DAY  # noqa: DTZ001
-        return _Window(
-            first_year,
-            last_year,
-            lo,
-            hi,
-            tuple(starts),
-            tuple(ends),
-            tuple(cum),
-            tuple(cum_end),
-            total,
-        )
+    def _block(self, year: int) -> list[tuple[float, float]]:
+        spans = self._blocks.get(year)
+        if spans is None:
+            spans = []
+            if _MIN_YEAR <= year <= _MAX_YEAR:
+                segments = self._segments(year)
+                first = date(year, 1, 1).toordinal()
+                for n in range(_days_in(year)):
+                    spans.extend(self._day_spans_utc(date.fromordinal(first + n), segments))
+            self._blocks[year] = spans
+            if len(self._blocks) > _BLOCKS:
+                del self._blocks[next(iter(self._blocks))]
+        return spans
 
-    def _covering(self, *xs: float) -> _Window:
-        w = self._window
-        if w is not None and all(w.lo <= x < w.hi for x in xs):
-            return w
-        years = [datetime.fromtimestamp(x, UTC).year for x in xs]
-        first, last = min(years) - 1, max(years) + 1
-        if w is not None:
-            first, last = min(first, w.first_year), max(last, w.last_year)
-        w = self._window = self._build(first, last)
-        return w
+    def _block_total(self, year: int) -> float:
+        """Working seconds of block ``year``, equal to the sum of its spans' lengths.
 
-    def _grow(self, w: _Window, *, forward: bool) -> _Window:
-        first, last = w.first_year, w.last_year
-        if forward:
-            last += 1
-        else:
-            first -= 1
-        if last - first > 2 * _HORIZON_YEARS + 3:
-            raise CalendarError(
-                "calendar", self.name, f"has no working time within {_HORIZON_YEARS} years"
+        The wall-clock total comes from counting weekdays and correcting for the
+        year's holidays and overrides; only the dates next to a change of UTC
+        offset are laid out span by span.
+        """
+        if not _MIN_YEAR <= year <= _MAX_YEAR:
+            return 0.0
+        first = date(year, 1, 1)
+        days = _days_in(year)
+        minutes = 0
+        for weekday in range(7):
+            count = days // 7 + ((weekday - first.weekday()) % 7 < days % 7)
+            minutes += count * self._week_minutes[weekday]
+        for day in self._special.get(year, ()):
+            minutes += _length(self._day_spans(day)) - _length(self._week[day.weekday()])
+        total = minutes * 60.0
+        segments = self._segments(year)
+        near: set[date] = set()
+        for (_, change, before), _after in pairwise(segments):
+            local = date.fromordinal(int((change + before) // _DAY) + _EPOCH_ORDINAL)
+            near.update(local + timedelta(days=k) for k in range(-2, 3))
+        for day in near:
+            if day.year == year:
+                utc = sum(b - a for a, b in self._day_spans_utc(day, segments))
+                total += utc - _length(self._day_spans(day)) * 60
+        return total
+
+    def _cover(self, first: int, last: int) -> list[float]:
+        """The table of C, made to hold C(first) .. C(last)."""
+        table = self._totals
+        if not table:
+            table.append(0.0)
+            self._first_year = first
+        if first < self._first_year:
+            values = []
+            c = table[0]
+            for year in range(self._first_year - 1, first - 1, -1):
+                c -= self._block_total(year)
+                values.append(c)
+            table[:0] = values[::-1]
+            self._first_year = first
+        while self._first_year + len(table) <= last:
+            table.append(table[-1] + self._block_total(self._first_year + len(table) - 1))
+        return table
+
+    def _c(self, year: int) -> float:
+        """C(year): working seconds of the blocks before ``year`` (from the anchor)."""
+        return self._cover(year, year)[year - self._first_year]
+
+    def _window_of(self, year: int) -> _Window:
+        w = self._windows.get(year)
+        if w is None:
+            raw = sorted(
+                span for block in (year - 1, year, year + 1) for span in self._block(block)
             )
-        w = self._window = self._build(first, last)
+            starts: list[float] = []
+            ends: list[float] = []
+            for s, e in raw:
+                if ends and s <= ends[-1]:  # adjacent (a 24:00 meeting a 00:00)
+                    ends[-1] = max(ends[-1], e)
+                else:
+                    starts.append(s)
+                    ends.append(e)
+            cum: list[float] = []
+            cum_end: list[float] = []
+            total = 0.0
+            for s, e in zip(starts, ends, strict=True):
+                cum.append(total)
+                total += e - s
+                cum_end.append(total)
+            w = _Window(
+                year,
+                _jan1(year),
+                _jan1(year + 1),
+                self._c(year - 1),
+                tuple(starts),
+                tuple(ends),
+                tuple(cum),
+                tuple(cum_end),
+                total,
+            )
+            self._windows[year] = w
+            if len(self._windows) > _WINDOWS:
+                del self._windows[next(iter(self._windows))]
+        self._current = w
         return w
-
-    # -- queries (kept tight: these are the hot paths) ------------------------------
 
     def _window_for(self, x: float) -> _Window:
-        w = self._window
+        w = self._current
         if w is not None and w.lo <= x < w.hi:
             return w
-        return self._covering(x)
+        if not _LO <= x < _HI:
+            raise CalendarError("at", _instant_text(x), f"is not {_RANGE}")
+        return self._window_of(datetime.fromtimestamp(x, UTC).year)
+
+    def _opens_again(self, x: float, *, forward: bool) -> None:
+        """Raise unless some working time lies after (or before) ``x``."""
+        if any(self._week_minutes):
+            return
+        day = datetime.fromtimestamp(x, UTC).date()
+        edge = day - timedelta(days=1) if forward else day + timedelta(days=1)
+        if not any(
+            spans and (d >= edge if forward else d <= edge) for d, spans in self._overrides.items()
+        ):
+            where = "after" if forward else "before"
+            raise CalendarError(
+                "calendar", self.name, f"has no working time {where} {_instant_text(x)}"
+            )
+
+    def _block_forward(self, work: float, x: float, *, strict: bool) -> int:
+        """The first year Y with C(Y+1) >= ``work`` (> when ``strict``): W reaches it there."""
+        self._opens_again(x, forward=True)
+        year = datetime.fromtimestamp(x, UTC).year
+        table = self._cover(year - 1, year + 2)
+        while not (table[-1] > work if strict else table[-1] >= work):
+            last = self._first_year + len(table) - 1
+            if last > _MAX_YEAR + 1:
+                raise CalendarError("calendar", self.name, f"has no such working time {_RANGE}")
+            table = self._cover(last, last + 1)
+        i = (bisect_right if strict else bisect_left)(table, work)
+        return self._first_year + i - 1
+
+    def _block_backward(self, work: float, x: float) -> int:
+        """The last year Y with C(Y) <= ``work``: going back, W falls to it there."""
+        self._opens_again(x, forward=False)
+        year = datetime.fromtimestamp(x, UTC).year
+        table = self._cover(year - 1, year + 2)
+        while table[0] > work:
+            if self._first_year < _MIN_YEAR:
+                raise CalendarError("calendar", self.name, f"has no such working time {_RANGE}")
+            table = self._cover(self._first_year - 1, self._first_year)
+        return self._first_year + bisect_right(table, work) - 1
+
+    # -- queries (kept tight: these are the hot paths) ------------------------------
 
     def is_open(self, at: datetime) -> bool:
         """Whether ``at`` is working time."""
@@ -419,13 +558,14 @@ class BusinessCalendar:
         if self._always:
             return at
         w = self._window_for(x)
-        while True:
-            i = bisect_right(w.starts, x) - 1
-            if i >= 0 and x < w.ends[i]:
-                return at
-            if i + 1 < len(w.starts):
-                return _instant(w.starts[i + 1])
-            w = self._grow(w, forward=True)
+        i = bisect_right(w.starts, x) - 1
+        if i >= 0 and x < w.ends[i]:
+            return at
+        if i + 1 < len(w.starts):
+            return _instant(w.starts[i + 1])
+        work = w.base + w.work(x)
+        w = self._window_of(self._block_forward(work, x, strict=True))
+        return _instant(w.starts[bisect_right(w.cum_end, work - w.base)])
 
     def between(self, start: datetime, end: datetime) -> timedelta:
         """Working time from ``start`` to ``end``; negative when ``end`` is earlier."""
@@ -438,6 +578,10 @@ class BusinessCalendar:
         A negative duration goes back in working time. ``add(start, 0)`` is
         ``start``. When ``start`` is outside working hours, the time starts to
         count at the next opening. The result is in UTC.
+
+        Raises:
+            CalendarError: ``start`` or the result lies outside the years 1 to
+                9999, or the calendar has no working time left in that direction.
         """
         x, d = _seconds(start, "start"), _duration(duration, "duration")
         if d == 0:
@@ -448,41 +592,38 @@ class BusinessCalendar:
         """:meth:`add` on epoch seconds (the hot path of the SLA engine)."""
         if self._always or d == 0:
             return x + d
-        w = self._window
+        w = self._current
         if w is None or not w.lo <= x < w.hi:
-            w = self._covering(x)
+            w = self._window_for(x)
         starts = w.starts
         i = bisect_right(starts, x) - 1
         if i < 0:
-            base = 0.0
+            target = d
         else:
             end = w.ends[i]
-            base = w.cum[i] + (x if x < end else end) - starts[i]
-        target = base + d
+            target = w.cum[i] + (x if x < end else end) - starts[i] + d
         if d > 0:
             if target > w.total:
-                return self._add_slow(x, d)
+                target += w.base
+                w = self._window_of(self._block_forward(target, x, strict=False))
+                target -= w.base
             j = bisect_left(w.cum_end, target)
         else:
             if target < 0:
-                return self._add_slow(x, d)
+                target += w.base
+                w = self._window_of(self._block_backward(target, x))
+                target -= w.base
             j = bisect_right(w.cum, target) - 1
-        return starts[j] + (target - w.cum[j])
-
-    def _add_slow(self, x: float, d: float) -> float:
-        w = self._covering(x)
-        target = w.work(x) + d
-        while target > w.total or target < 0:
-            w = self._grow(w, forward=d > 0)
-            target = w.work(x) + d
-        j = bisect_left(w.cum_end, target) if d > 0 else bisect_right(w.cum, target) - 1
         return w.starts[j] + (target - w.cum[j])
 
     def between_seconds(self, a: float, b: float) -> float:
         """:meth:`between` on epoch seconds (the hot path of the SLA engine)."""
         if self._always:
             return b - a
-        w = self._window
-        if w is None or not (w.lo <= a < w.hi and w.lo <= b < w.hi):
-            w = self._covering(a, b)
-        return w.work(b) - w.work(a)
+        w = self._current
+        if w is not None and w.lo <= a < w.hi and w.lo <= b < w.hi:
+            return w.work(b) - w.work(a)
+        wa = self._window_for(a)
+        work_a = wa.base + wa.work(a)
+        wb = self._window_for(b)
+        return wb.base + wb.work(b) - work_a
