@@ -249,6 +249,10 @@ def test_report_as_data_and_as_localised_text() -> None:
     assert "3 hours" in english
     assert "100,0%" in indonesian
     assert "3 jam" in indonesian
+    for unknown in ("xx", "", "en_XX_bad"):  # babel's UnknownLocaleError before
+        with pytest.raises(InvalidValue) as info:
+            report.render(unknown)
+        assert "locale" == info.value.field
 
 
 def test_kpi_report_grades_each_ticket_against_the_policy_a_selector_chose() -> None:

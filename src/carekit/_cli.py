@@ -2,17 +2,27 @@
 
 For the people who run the desk as much as for developers: each command has
 ``--help``, prints plain text, and exits non-zero when something is wrong.
+
+Every command validates first and works second. A mistake in the arguments,
+or in a file they name, prints one line ``error: ...`` and exits with 2
+before anything is written; a failure during the work prints one line and
+exits with 1, and removes what the run had started to write. No traceback
+reaches the terminal for anything a person can get wrong.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, NoReturn
 
 import attrs
 
@@ -23,97 +33,225 @@ from carekit.exceptions import CarekitError, PolicyFileError
 
 __all__ = ["main"]
 
+USAGE, FAILED = 2, 1  # exit statuses: a mistake in the arguments; a run that failed
+MAX_DAYS = 366
+MAX_INTERVALS = 100_000
+MAX_EXTRA_AGENTS = 1_000
 
-def _duration(text: str) -> timedelta:
+
+class _Usage(Exception):
+    """An argument, or a file it names, is wrong: exit 2 before any work."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one ``error:`` line instead of the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _checked(kind: str, check: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse type from ``check``; a ValueError becomes a one-line usage error."""
+
+    def convert(text: str) -> Any:
+        try:
+            return check(text)
+        except (ValueError, OverflowError) as exc:
+            raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+
+    convert.__name__ = kind
+    return convert
+
+
+def _whole(low: int, high: int) -> Callable[[str], Any]:
+    def check(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise ValueError(f"expected a whole number from {low} to {high:,}")
+        return value
+
+    return _checked("whole number", check)
+
+
+def _fraction(*, above_zero: bool) -> Callable[[str], Any]:
+    def check(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (0 < value < 1 if above_zero else 0 <= value < 1):
+            low = "above 0" if above_zero else "from 0"
+            raise ValueError(f"expected a fraction {low} and below 1, such as 0.8")
+        return value
+
+    return _checked("fraction", check)
+
+
+def _duration(*, above_zero: bool) -> Callable[[str], Any]:
+    def check(text: str) -> timedelta:
+        value = parse_duration(text)
+        if value < timedelta(0) or (above_zero and not value):
+            raise ValueError(
+                f"expected a duration {'above zero' if above_zero else 'of zero or more'}"
+            )
+        return value
+
+    return _checked("duration", check)
+
+
+def _calls(text: str) -> list[float]:
+    parts = [part.strip() for part in text.split(",")]
+    if not text.strip() or not all(parts):
+        raise ValueError("expected numbers of calls separated by commas, such as 40,120,300")
+    if len(parts) > MAX_INTERVALS:
+        raise ValueError(f"expected at most {MAX_INTERVALS:,} intervals")
+    values = []
+    for part in parts:
+        try:
+            value = float(part)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"{part!r} is not a number of calls (zero or more)")
+        values.append(value)
+    return values
+
+
+def _input_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise ValueError("no such file" if not path.exists() else "is not a file")
+    return path
+
+
+def _output_file(text: str) -> Path:
+    path = Path(text)
+    if path.is_dir():
+        raise ValueError("is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise ValueError(f"its folder {str(path.parent)!r} does not exist")
+    return path
+
+
+def _folder(text: str) -> Path:
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise ValueError("is a file, not a folder")
+    return path
+
+
+def _locale(text: str) -> str:
+    from carekit.i18n import _locale as parse  # noqa: PLC0415 - babel loads at first use
+
     try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        parse(text)
+    except CarekitError:
+        raise ValueError("expected a known locale such as 'en', 'id' or 'en_US'") from None
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m carekit",
         description="carekit: simulate a care desk, check a policy file, plan staffing.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-
-    sim = sub.add_parser(
-        "simulate",
-        help="run a care desk through days of tickets under a policy",
-        description="Simulate a care desk (an Indonesian online shop by default) through the real "
-        "engine: lifecycle, SLAs, escalation, campaigns. Prints a KPI report and writes an "
-        "HTML report.",
+    _simulate_arguments(
+        sub.add_parser(
+            "simulate",
+            help="run a care desk through days of tickets under a policy",
+            description="Simulate a care desk (an Indonesian online shop by default) through the "
+            "real engine: lifecycle, SLAs, escalation, campaigns. Prints a KPI report and writes "
+            "an HTML report.",
+        )
     )
-    sim.add_argument("--days", type=int, default=7, help="how many days to simulate (default 7)")
-    sim.add_argument("--seed", type=int, default=1, help="random seed; the same seed, the same run")
-    sim.add_argument(
-        "--policies", type=Path, help="a policy TOML file (default: the shipped policy)"
-    )
-    sim.add_argument(
-        "--replay", type=Path, help="replay this CSV of ticket events instead of generating"
-    )
-    sim.add_argument(
-        "--html", type=Path, help="where to write the HTML report (default: in --workdir)"
-    )
-    sim.add_argument(
-        "--workdir",
-        type=Path,
-        help="folder for the SQLite file and the report (default: a new temporary folder)",
-    )
-    sim.add_argument(
-        "--memory", action="store_true", help="keep tickets and jobs in memory, not SQLite"
-    )
-    sim.add_argument("--locale", default="en", help="language of the terminal report (en, id, ...)")
-    sim.add_argument(
-        "--compare-policies", type=Path, help="what-if: also run under this policy file"
-    )
-    sim.add_argument(
-        "--compare-extra-agents",
-        type=int,
-        help="what-if: also run with this many more agents per shift",
-    )
-
     check = sub.add_parser(
         "check",
         help="validate a policy file and print each error with its key path",
         description="Validate a policy TOML file. Exit 0 when valid, else 1 with every error.",
     )
-    check.add_argument("file", type=Path)
+    check.add_argument("file", type=_checked("file", _input_file))
+    _staffing_arguments(
+        sub.add_parser(
+            "staffing",
+            help="agents per interval for a forecast of calls and a service-level target",
+            description="Erlang C staffing: agents per interval for a forecast of calls.",
+        )
+    )
+    return parser
 
-    staff = sub.add_parser(
-        "staffing",
-        help="agents per interval for a forecast of calls and a service-level target",
-        description="Erlang C staffing: agents per interval for a forecast of calls.",
+
+def _simulate_arguments(sim: argparse.ArgumentParser) -> None:
+    add = sim.add_argument
+    add("--days", type=_whole(1, MAX_DAYS), default=7, help="days to simulate (default 7)")
+    add("--seed", type=_whole(0, 2**63), default=1, help="random seed; the same seed, the same run")
+    add("--policies", type=_checked("file", _input_file), help="a policy TOML file")
+    add("--replay", type=_checked("file", _input_file), help="replay this CSV of ticket events")
+    add("--html", type=_checked("file", _output_file), help="where to write the HTML report")
+    add(
+        "--workdir",
+        type=_checked("folder", _folder),
+        help="folder for the SQLite file and the report (default: a new temporary folder)",
     )
-    staff.add_argument(
-        "--calls", required=True, help="calls per interval, comma-separated (e.g. 40,120,300)"
+    add("--memory", action="store_true", help="keep tickets and jobs in memory, not SQLite")
+    add("--locale", type=_checked("locale", _locale), default="en", help="report language")
+    add(
+        "--compare-policies",
+        type=_checked("file", _input_file),
+        help="what-if: also run under this policy file",
     )
-    staff.add_argument(
+    add(
+        "--compare-extra-agents",
+        type=_whole(1, MAX_EXTRA_AGENTS),
+        help="what-if: also run with this many more agents per shift",
+    )
+
+
+def _staffing_arguments(staff: argparse.ArgumentParser) -> None:
+    add = staff.add_argument
+    add(
+        "--calls",
+        required=True,
+        type=_checked("calls", _calls),
+        help="calls per interval, e.g. 40,120,300",
+    )
+    add(
         "--aht",
-        type=_duration,
+        type=_duration(above_zero=True),
         default=timedelta(minutes=3),
         help="average handle time (default 3m)",
     )
-    staff.add_argument(
+    add(
         "--interval",
-        type=_duration,
+        type=_duration(above_zero=True),
         default=timedelta(minutes=30),
         help="interval length (default 30m)",
     )
-    staff.add_argument(
-        "--level", type=float, default=0.8, help="share answered within the threshold (default 0.8)"
+    add(
+        "--level",
+        type=_fraction(above_zero=True),
+        default=0.8,
+        help="share answered within the threshold (default 0.8)",
     )
-    staff.add_argument(
-        "--within", type=_duration, help="the threshold (default: the policy's phone pickup, 30s)"
+    add(
+        "--within",
+        type=_duration(above_zero=False),
+        help="the threshold (default: the policy's phone pickup, 30s)",
     )
-    staff.add_argument(
-        "--policies", type=Path, help="take the phone pickup target from this policy file"
+    add(
+        "--policies",
+        type=_checked("file", _input_file),
+        help="take the phone pickup target from this file",
     )
-    staff.add_argument(
-        "--shrinkage", type=float, default=0.0, help="share of paid time off the phones (e.g. 0.3)"
+    add(
+        "--shrinkage",
+        type=_fraction(above_zero=False),
+        default=0.0,
+        help="share of paid time off the phones (e.g. 0.3)",
     )
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -125,9 +263,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "staffing":
             return _staffing(args)
         return _simulate(args)
-    except CarekitError as exc:
+    except _Usage as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return USAGE
+    except (CarekitError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return FAILED
 
 
 def _check(path: Path) -> int:
@@ -137,7 +278,7 @@ def _check(path: Path) -> int:
         print(f"{path}: {len(exc.errors)} error(s)")
         for error in exc.errors:
             print(f"  {error}")
-        return 1
+        return FAILED
     print(f"{path}: valid")
     print(f"  calendars: {', '.join(loaded.calendars) or '(none)'}")
     for name, policy in loaded.policies.items():
@@ -149,26 +290,42 @@ def _check(path: Path) -> int:
     return 0
 
 
-def _policy_set(path: Path | None) -> PolicySet | None:
-    return load_policies(path) if path is not None else None
+@contextmanager
+def _usage(option: str) -> Iterator[None]:
+    """Errors raised while reading what ``option`` names are usage errors (exit 2)."""
+    try:
+        yield
+    except CarekitError as exc:
+        raise _Usage(f"{option}: {_one_line(exc)}") from exc
+
+
+def _one_line(exc: CarekitError) -> str:
+    if isinstance(exc, PolicyFileError):
+        more = f" (and {len(exc.errors) - 1} more; run 'check')" if len(exc.errors) > 1 else ""
+        return f"{exc.errors[0]}{more}"
+    return str(exc)
+
+
+def _policy_set(path: Path | None, option: str = "--policies") -> PolicySet | None:
+    if path is None:
+        return None
+    with _usage(option):
+        return load_policies(path)
 
 
 def _staffing(args: argparse.Namespace) -> int:
     from carekit.staffing import ServiceLevel, plan_intervals  # noqa: PLC0415 - per command
 
-    try:
-        forecast = [float(x) for x in args.calls.split(",") if x.strip()]
-    except ValueError:
-        print(f"error: --calls {args.calls!r}: numbers separated by commas", file=sys.stderr)
-        return 2
     loaded = _policy_set(args.policies)
     policy = loaded.selector.default if loaded else SlaPolicy.default()
-    target = ServiceLevel.from_policy(policy, args.level)
+    with _usage("--policies" if loaded else "--level"):
+        target = ServiceLevel.from_policy(policy, args.level)
     if args.within is not None:
         target = attrs.evolve(target, within=args.within)
-    plan = plan_intervals(
-        forecast, args.aht, target, interval=args.interval, shrinkage=args.shrinkage
-    )
+    with _usage("--calls"):
+        plan = plan_intervals(
+            args.calls, args.aht, target, interval=args.interval, shrinkage=args.shrinkage
+        )
     print(
         f"target {target.level:.0%} within {target.within.total_seconds():g}s, "
         f"AHT {args.aht.total_seconds():g}s, interval {args.interval}, "
@@ -184,7 +341,62 @@ def _staffing(args: argparse.Namespace) -> int:
     return 0
 
 
+@attrs.frozen
+class _Plan:
+    """A simulate run, validated: what it reads and where it writes."""
+
+    policies: Any
+    other: PolicySet | None
+    workdir: Path
+    own_workdir: bool  # created by this run: removed when the run fails
+    db: Path | None
+    html: Path
+
+
+def _prepare(args: argparse.Namespace) -> _Plan:
+    loaded = _policy_set(args.policies)
+    other = _policy_set(args.compare_policies, "--compare-policies")
+    if args.replay is not None:
+        from carekit.simulate._replay import _rows  # noqa: PLC0415 - per command
+
+        with _usage("--replay"):
+            _rows(args.replay)
+    workdir: Path | None = args.workdir
+    if workdir is not None and not args.memory and (workdir / "desk.sqlite3").exists():
+        raise _Usage(
+            f"{workdir / 'desk.sqlite3'} exists from an earlier run: "
+            "remove it or choose another --workdir"
+        )
+    own = workdir is None or not workdir.exists()
+    if workdir is None:  # everything is checked: the run's own folder can be made
+        workdir = Path(tempfile.mkdtemp(prefix="carekit-"))
+    db = None if args.memory else workdir / "desk.sqlite3"
+    html = args.html or workdir / "report.html"
+    policies = loaded.selector if loaded else SlaPolicy.default()
+    return _Plan(policies, other, workdir, own, db, html)
+
+
 def _simulate(args: argparse.Namespace) -> int:
+    plan = _prepare(args)
+    plan.workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        _run(args, plan)
+    except BaseException:
+        _undo(plan)
+        raise
+    return 0
+
+
+def _undo(plan: _Plan) -> None:
+    """Remove what a failed run started to write."""
+    if plan.own_workdir:
+        shutil.rmtree(plan.workdir, ignore_errors=True)
+    elif plan.db is not None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{plan.db}{suffix}").unlink(missing_ok=True)
+
+
+def _run(args: argparse.Namespace, plan: _Plan) -> None:
     from carekit._country_holidays import country_holidays  # noqa: PLC0415 - per command
     from carekit.exceptions import MissingExtra  # noqa: PLC0415
     from carekit.simulate import (  # noqa: PLC0415
@@ -200,10 +412,6 @@ def _simulate(args: argparse.Namespace) -> int:
     from carekit.simulate._model import Shift  # noqa: PLC0415
     from carekit.stores.sqlite import SqliteJobStore, SqliteTicketStore  # noqa: PLC0415
 
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="carekit-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    loaded = _policy_set(args.policies)
-    policies = loaded.selector if loaded else SlaPolicy.default()
     model = shop_desk()
     try:
         model = attrs.evolve(model, holidays=tuple(sorted(country_holidays("ID", [2026, 2027]))))
@@ -212,43 +420,28 @@ def _simulate(args: argparse.Namespace) -> int:
             "note: national holidays need carekit[holidays]; simulating without them",
             file=sys.stderr,
         )
-    store: SqliteTicketStore | None = None
-    jobs: SqliteJobStore | None = None
-    if not args.memory:
-        db = workdir / "desk.sqlite3"
-        if db.exists():
-            print(f"error: {db} exists from an earlier run: remove it or choose another --workdir")
-            return 2
-        store, jobs = SqliteTicketStore(db), SqliteJobStore(db)
-        print(f"SQLite store: {db}", file=sys.stderr)
+    store = jobs = None
+    if plan.db is not None:
+        store, jobs = SqliteTicketStore(plan.db), SqliteJobStore(plan.db)
+        print(f"SQLite store: {plan.db}", file=sys.stderr)
     started = time.perf_counter()
+    run: dict[str, Any] = {"policies": plan.policies, "store": store, "jobs": jobs}
     if args.replay is not None:
-        result = replay_csv(
-            args.replay, policies=policies, store=store, jobs=jobs, progress=stderr_progress
-        )
+        result = replay_csv(args.replay, progress=stderr_progress, **run)
     else:
-        result = simulate(
-            model,
-            days=args.days,
-            seed=args.seed,
-            policies=policies,
-            store=store,
-            jobs=jobs,
-            progress=stderr_progress,
-        )
+        result = simulate(model, days=args.days, seed=args.seed, progress=stderr_progress, **run)
     print(f"simulated in {time.perf_counter() - started:.1f}s", file=sys.stderr)
-    print(render_text(result, args.locale))
-    html_path = args.html or workdir / "report.html"
-    html_path.write_text(render_html(result), encoding="utf-8")
-    if args.compare_policies is not None or args.compare_extra_agents is not None:
-        variants: dict[str, dict[str, object]] = {"as is": {"policies": policies}}
-        if args.compare_policies is not None:
-            other = load_policies(args.compare_policies)
-            variants[args.compare_policies.stem] = {"policies": other.selector}
+    report = render_text(result, args.locale)
+    _write(plan.html, render_html(result))
+    print(report)
+    if plan.other is not None or args.compare_extra_agents is not None:
+        variants: dict[str, dict[str, object]] = {"as is": {"policies": plan.policies}}
+        if plan.other is not None:
+            variants[args.compare_policies.stem] = {"policies": plan.other.selector}
         if args.compare_extra_agents is not None:
             extra = args.compare_extra_agents
             variants[f"+{extra} per shift"] = {
-                "policies": policies,
+                "policies": plan.policies,
                 "shifts": [Shift(s.start, s.end, s.agents + extra) for s in model.shifts],
             }
         comparison = compare(
@@ -256,5 +449,14 @@ def _simulate(args: argparse.Namespace) -> int:
         )
         print("\nWhat-if, same arrivals:")
         print(compare_table(comparison))
-    print(f"\nHTML report: {html_path}")
-    return 0
+    print(f"\nHTML report: {plan.html}")
+
+
+def _write(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all (a temporary file beside it, then a rename)."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -71,8 +71,15 @@ def load_policies(path: str | Path, *, states: Iterable[str] | None = None) -> P
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyFileError([PolicyError("file", str(file), f"cannot be read: {exc}")]) from exc
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        problem = f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line {line})"
+        raise PolicyFileError([PolicyError("file", str(file), problem)]) from exc
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise PolicyFileError(
+            [PolicyError("file", str(file), f"cannot be read: {reason}")]
+        ) from exc
     return loads_policies(text, states=states)
 
 

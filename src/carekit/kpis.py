@@ -28,7 +28,7 @@ from carekit._sla_report import ClockState, Metric
 from carekit._time import to_utc, zone
 from carekit._timeline import Timeline
 from carekit.exceptions import InvalidValue
-from carekit.i18n import format_duration_locale
+from carekit.i18n import _locale, format_duration_locale
 from carekit.protocols import CustomerDirectory
 
 __all__ = [
@@ -464,7 +464,13 @@ class KpiReport:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     def render(self, locale: str = "en") -> str:
-        """A text table, numbers, percentages and durations in ``locale``."""
+        """A text table, numbers, percentages and durations in ``locale``.
+
+        Raises:
+            InvalidValue: ``locale`` is not a locale babel knows (checked first,
+                so an empty report refuses it too).
+        """
+        _locale(locale)
         lines = []
         for group, figures in self.groups.items():
             lines.append(f"[{group}]" if self.by else "")
