@@ -148,7 +148,7 @@ def _errors(text: str) -> list[tuple[str, str]]:
         ("[selector]\nrules = 5", "selector.rules"),
         (
             '[calendars.j]\nhours = { mon = "08:00-17:00" }\nholidays = ["2026-02-30"]',
-            "calendars.j.holidays",
+            "calendars.j.holidays[0]",
         ),
         (
             '[calendars.j]\nhours = { mon = "08:00-17:00" }\n'
@@ -201,3 +201,49 @@ def test_a_lifecycles_own_states_can_pause_clocks() -> None:
     states = [*(s.value for s in Status), "waiting_on_vendor"]
     policies = loads_policies(text, states=states)
     assert "waiting_on_vendor" in policies.policies["p"].pause_on[Metric.RESOLUTION]
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        ('[calendars.j]\ntimezon = "UTC"', "calendars.j.timezon"),
+        ('[calendars.j]\nhours = { funday = ["08:00-12:00"] }', "calendars.j.hours.funday"),
+        ('[calendars.j]\noverrides = { "2026-02-30" = [] }', "calendars.j.overrides.2026-02-30"),
+        ('[calendars.j]\nholidays = ["2026-01-01", "2026-13-01"]', "calendars.j.holidays[1]"),
+        (
+            '[calendars.j.country_holidays]\ncountry = "ID"\nyears = [2026]\nsubdivision = "JK"',
+            "calendars.j.country_holidays.subdivision",
+        ),
+        ('[policies.p]\ncalender = "x"', "policies.p.calender"),
+        ('[policies.p.targets]\nfirst_respons = "1h"', "policies.p.targets.first_respons"),
+        (
+            '[policies.p.targets.first_response]\nduraton = "1h"',
+            "policies.p.targets.first_response.duraton",
+        ),
+        (
+            '[policies.p.targets.email]\nfirst_reponse = "1h"',
+            "policies.p.targets.email.first_reponse",
+        ),
+        ('[policies.p.pause_on]\nresolutoin = ["pending"]', "policies.p.pause_on.resolutoin"),
+        ('[policies.p]\n[selector]\ndefualt = "p"', "selector.defualt"),
+        ('[policies.p]\n[[selector.rules]]\npolicy = "p"\nteir = "vip"', "selector.rules[0].teir"),
+        ('[policies.p]\n[[selector.rules]]\npolicy = "p"\ntier = 5', "selector.rules[0].tier"),
+        ('[policies.p]\n[[selector.rules]]\npolicy = "p"\nname = [1]', "selector.rules[0].name"),
+        ('[polices.p]\nreopen = "resume"', "polices"),
+    ],
+)
+def test_a_typo_anywhere_is_one_error_at_its_key_path(text: str, path: str) -> None:
+    """Unknown keys are errors in every table, each reported once, where it is."""
+    with pytest.raises(PolicyFileError) as info:
+        loads_policies(text)
+    paths = [error.path for error in info.value.errors]
+    assert [path] == [p for p in paths if p == path]
+    assert paths.count(path) == 1
+    if "holidays" not in text or "country" not in text:  # the extra may be missing
+        assert [path] == paths
+
+
+def test_a_typo_gets_a_suggestion() -> None:
+    """The nearest known key is offered."""
+    with pytest.raises(PolicyFileError, match="did you mean 'timezone'"):
+        loads_policies('[calendars.j]\ntimezon = "UTC"')

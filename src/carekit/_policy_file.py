@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
@@ -116,12 +117,15 @@ class _Reader:
     def fail(self, path: str, value: object, problem: str) -> None:
         self.errors.append(PolicyError(path, value, problem))
 
-    def only(self, spec: Mapping[str, Any], path: str, what: str, known: set[str]) -> None:
-        """Report every key of ``spec`` that is not one of ``known``."""
-        for key in spec:
-            if key not in known:
-                names = ", ".join(sorted(known))
-                self.fail(f"{path}.{key}", spec[key], f"is not a {what} field ({names})")
+    def only(self, spec: Mapping[str, Any], path: str, what: str, known: set[str]) -> bool:
+        """Report every key of ``spec`` that is not one of ``known``; True when there were any."""
+        unknown = [key for key in spec if key not in known]
+        for key in unknown:
+            close = get_close_matches(str(key), sorted(known), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            names = ", ".join(sorted(known))
+            self.fail(f"{path}.{key}", spec[key], f"is not a {what} field ({hint}{names})")
+        return bool(unknown)
 
     def table(self, value: object, path: str) -> Mapping[str, Any]:
         if isinstance(value, Mapping):
@@ -180,7 +184,7 @@ class _Reader:
             where = getattr(exc, "where", None)
             value = getattr(exc, "value", getattr(exc, "zone", None))
             problem = getattr(exc, "problem", None) or str(exc)
-            self.fail(_calendar_path(path, where, spec), value, problem)
+            self.fail(_calendar_path(path, where, value, spec), value, problem)
             return None
 
     def country(self, spec: object, path: str) -> list[Any]:
@@ -298,9 +302,11 @@ class _Reader:
     ) -> Target | None:
         calendar = None
         if isinstance(value, Mapping):
-            self.only(value, path, "target", {"duration", "warn_at", "calendar"})
+            typo = self.only(value, path, "target", {"duration", "warn_at", "calendar"})
             warn_at = self.warn_at(value.get("warn_at", list(warn_at)), f"{path}.warn_at")
             calendar = self.calendar_ref(value.get("calendar"), f"{path}.calendar", calendars)
+            if typo and "duration" not in value:
+                return None  # the misspelt key is the one mistake to report
             path, value = f"{path}.duration", value.get("duration")
         duration = self.duration(value, path)
         return None if duration is None else Target(duration, calendar, warn_at)
@@ -321,6 +327,7 @@ class _Reader:
         if spec is None:
             return PolicySelector([], fallback)
         table = self.table(spec, "selector")
+        self.only(table, "selector", "selector", {"default", "rules"})
         default = fallback
         if "default" in table:
             default = self.policy_ref(table["default"], "selector.default", policies) or fallback
@@ -347,10 +354,16 @@ class _Reader:
         return None
 
     def predicate(self, rule: Mapping[str, Any], path: str) -> Any:
-        tiers = _strings(rule.get("tier"))
-        channels = _strings(rule.get("channel"))
-        priorities = _strings(rule.get("priority"))
         self.only(rule, path, "rule", {"name", "policy", "tier", "channel", "priority"})
+        if not isinstance(rule.get("name", ""), str):
+            self.fail(f"{path}.name", rule["name"], "is not a string")
+            return None
+        fields = {key: _strings(rule.get(key)) for key in ("tier", "channel", "priority")}
+        tiers, channels, priorities = fields["tier"], fields["channel"], fields["priority"]
+        if tiers is None or channels is None or priorities is None:
+            for key in (key for key, value in fields.items() if value is None):
+                self.fail(f"{path}.{key}", rule[key], "is not a string or a list of strings")
+            return None
         bad = [c for c in channels if c not in _CHANNELS] + [
             p for p in priorities if p not in _PRIORITIES
         ]
@@ -368,23 +381,33 @@ class _Reader:
         return when
 
 
-def _calendar_path(path: str, where: str | None, spec: Mapping[str, Any]) -> str:
+def _calendar_path(path: str, where: str | None, value: object, spec: Mapping[str, Any]) -> str:
     """The key path of a calendar's error, from the weekday, date or field it names."""
-    if not where:
-        return path
+    return f"{path}.{_calendar_key(where, value, spec)}" if where else path
+
+
+def _calendar_key(where: str, value: object, spec: Mapping[str, Any]) -> str:
+    inside = spec.get(where)
+    if isinstance(inside, Mapping) and isinstance(value, str) and value in inside:
+        return f"{where}.{value}"  # a key of hours or overrides: "funday", "2026-02-30"
+    if isinstance(inside, list) and value in inside:
+        return f"{where}[{inside.index(value)}]"  # one of the holidays
     if where in spec:
-        return f"{path}.{where}"
-    if where.split()[0] in WEEKDAYS:
-        return f"{path}.hours.{where.split()[0]}"
+        return where
+    if where.split(maxsplit=1)[0] in WEEKDAYS:
+        return f"hours.{where.split(maxsplit=1)[0]}"
     overrides = spec.get("overrides")
     if isinstance(overrides, Mapping) and where in map(str, overrides):
-        return f"{path}.overrides.{where}"
-    return f"{path}.holidays" if "holidays" in spec else f"{path}.{where}"
+        return f"overrides.{where}"
+    return "holidays" if "holidays" in spec else where
 
 
-def _strings(value: object) -> list[str]:
+def _strings(value: object) -> list[str] | None:
+    """A string or a list of strings as a list; None for anything else."""
     if value is None:
         return []
     if isinstance(value, str):
         return [value]
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    return None
