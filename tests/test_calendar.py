@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from carekit import BusinessCalendar, country_holidays
 from carekit.exceptions import (
     CalendarError,
-    InvalidValue,
+    InvalidType,
     MissingExtra,
     NaiveDatetimeError,
     UnknownTimezoneError,
@@ -300,15 +300,21 @@ def test_dst_nights_agree_with_the_reference(
 
 
 def test_wrong_types_are_typed_errors() -> None:
-    """hours=None, a number for a duration, a string for an instant: typed errors."""
-    with pytest.raises(CalendarError, match="hours"):
-        BusinessCalendar(hours=None)  # type: ignore[arg-type]
+    """hours=None, a number for a duration, a string for an instant: InvalidType, naming it."""
     calendar = BusinessCalendar.always_open()
     start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    with pytest.raises(InvalidValue, match="timedelta"):
-        calendar.add(start, 3600)  # type: ignore[arg-type]
+    for call, field in [
+        (lambda: BusinessCalendar(hours=None), "hours"),  # type: ignore[arg-type]
+        (lambda: calendar.add(start, 3600), "duration"),  # type: ignore[arg-type]
+        (lambda: calendar.between("2026-03-02", start), "start"),  # type: ignore[arg-type]
+        (lambda: BusinessCalendar(hours={}, holidays="2026-01-01"), "holidays"),
+    ]:
+        with pytest.raises(InvalidType) as info:
+            call()
+        assert field == info.value.field
+        assert isinstance(info.value, TypeError)
     with pytest.raises(NaiveDatetimeError):
-        calendar.between("2026-03-02", start)  # type: ignore[arg-type]
+        calendar.between(datetime(2026, 3, 2), start)  # noqa: DTZ001 - naive on purpose
 
 
 # -- the years calendars cover, and work that does not grow with the span ------------

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carekit import Channel, Lifecycle, Move, Priority, Status, Ticket, TriggerSpec
-from carekit.exceptions import InvalidTransition, LifecycleDefinitionError
+from carekit.exceptions import InvalidTransition, InvalidType, LifecycleDefinitionError
 
 S = Status
 OPENISH = {S.NEW, S.OPEN, S.PENDING, S.ON_HOLD}
@@ -220,7 +220,8 @@ def test_a_graph_naming_a_missing_guard_is_a_definition_error() -> None:
 def test_a_trigger_that_is_not_text_is_a_typed_refusal(
     lifecycle: Lifecycle, ticket: Ticket, t0: datetime
 ) -> None:
-    """A list (or any unhashable value) as trigger: InvalidTransition, ticket unchanged."""
-    with pytest.raises(InvalidTransition, match="no such trigger"):
+    """A list (or any unhashable value) as trigger: InvalidType naming it, ticket unchanged."""
+    with pytest.raises(InvalidType, match="trigger") as info:
         lifecycle.apply(ticket, ["x"], at=t0)  # type: ignore[arg-type]
+    assert "trigger" == info.value.field
     assert 1 == ticket.version

@@ -354,7 +354,7 @@ def test_target_for_is_a_hook() -> None:
         (lambda: Target(timedelta(0)), "at least one second"),
         (lambda: Target(H, warn_at=(1.5,)), "fraction"),
         (lambda: SlaPolicy("p", {"nonsense": H}), "nonsense"),
-        (lambda: SlaPolicy("p", {FR: "24h"}), "not a Target"),  # type: ignore[dict-item]
+        (lambda: SlaPolicy("p", {FR: "24h"}), "is not Target or timedelta"),  # type: ignore[dict-item]
         (lambda: SlaPolicy("p", {FR: H}, reopen="again"), "'resume' or 'restart'"),  # type: ignore[arg-type]
     ],
 )

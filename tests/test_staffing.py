@@ -12,7 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from carekit import SlaPolicy
-from carekit.exceptions import StaffingError
+from carekit.exceptions import InvalidType, StaffingError
 from carekit.staffing import (
     ServiceLevel,
     _erlang_b,
@@ -198,8 +198,12 @@ def test_the_policy_pickup_target_drives_a_day_plan() -> None:
     ],
 )
 def test_plan_intervals_refuses_impossible_settings(options: dict[str, Any], field: str) -> None:
-    """Shrinkage of 150 % (-26 agents before) or a zero interval: a StaffingError naming it."""
-    with pytest.raises(StaffingError) as info:
+    """Shrinkage of 150 % (-26 agents before) or a zero interval: a typed error naming it.
+
+    A value of the wrong type (a number for the interval) is an InvalidType; an
+    impossible one a StaffingError.
+    """
+    with pytest.raises((StaffingError, InvalidType)) as info:
         plan_intervals([50, 100], 180 * S, **options)
     assert field == info.value.field
 
@@ -277,7 +281,7 @@ def test_a_target_of_a_year_answers_everyone_who_does_not_hang_up() -> None:
     ],
 )
 def test_every_argument_is_checked(call: Any, field: str) -> None:
-    """Wrong types, non-finite numbers and loads past what the formulas do: StaffingError."""
-    with pytest.raises(StaffingError) as info:
+    """Wrong types (InvalidType), non-finite numbers and loads past the formulas (StaffingError)."""
+    with pytest.raises((StaffingError, InvalidType)) as info:
         call()
     assert field == info.value.field

@@ -40,6 +40,7 @@ from typing import Any
 
 import attrs
 
+from carekit._check import checked
 from carekit._time import zone
 from carekit.exceptions import CalendarError, InvalidValue, NaiveDatetimeError
 
@@ -237,6 +238,7 @@ class BusinessCalendar:
         'Mon 09:30'
     """
 
+    @checked
     def __init__(
         self,
         timezone: str = "UTC",
@@ -543,6 +545,7 @@ class BusinessCalendar:
 
     # -- queries (kept tight: these are the hot paths) ------------------------------
 
+    @checked
     def is_open(self, at: datetime) -> bool:
         """Whether ``at`` is working time."""
         x = _seconds(at, "at")
@@ -552,6 +555,7 @@ class BusinessCalendar:
         i = bisect_right(w.starts, x) - 1
         return i >= 0 and x < w.ends[i]
 
+    @checked
     def next_open(self, at: datetime) -> datetime:
         """``at`` itself when open, else the instant the calendar next opens."""
         x = _seconds(at, "at")
@@ -567,11 +571,13 @@ class BusinessCalendar:
         w = self._window_of(self._block_forward(work, x, strict=True))
         return _instant(w.starts[bisect_right(w.cum_end, work - w.base)])
 
+    @checked
     def between(self, start: datetime, end: datetime) -> timedelta:
         """Working time from ``start`` to ``end``; negative when ``end`` is earlier."""
         a, b = _seconds(start, "start"), _seconds(end, "end")
-        return timedelta(seconds=self.between_seconds(a, b))
+        return timedelta(seconds=self._between_seconds(a, b))
 
+    @checked
     def add(self, start: datetime, duration: timedelta) -> datetime:
         """The instant at which ``duration`` of working time has passed since ``start``.
 
@@ -586,9 +592,9 @@ class BusinessCalendar:
         x, d = _seconds(start, "start"), _duration(duration, "duration")
         if d == 0:
             return start
-        return _instant(self.add_seconds(x, d))
+        return _instant(self._add_seconds(x, d))
 
-    def add_seconds(self, x: float, d: float) -> float:
+    def _add_seconds(self, x: float, d: float) -> float:
         """:meth:`add` on epoch seconds (the hot path of the SLA engine)."""
         if self._always or d == 0:
             return x + d
@@ -616,7 +622,7 @@ class BusinessCalendar:
             j = bisect_right(w.cum, target) - 1
         return w.starts[j] + (target - w.cum[j])
 
-    def between_seconds(self, a: float, b: float) -> float:
+    def _between_seconds(self, a: float, b: float) -> float:
         """:meth:`between` on epoch seconds (the hot path of the SLA engine)."""
         if self._always:
             return b - a

@@ -9,11 +9,13 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from carekit._check import checked
 from carekit.exceptions import InvalidValue, MissingExtra
 
 __all__ = ["country_holidays"]
 
 
+@checked
 def country_holidays(
     country: str, years: Iterable[int], *, subdiv: str | None = None
 ) -> frozenset[date]:

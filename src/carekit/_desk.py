@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from carekit._check import checked
 from carekit._clock import SystemClock
 from carekit._escalation import Escalation, EscalationPolicy, RaisePriority, Reassign, fired_keys
 from carekit._lifecycle import Lifecycle
@@ -87,6 +88,7 @@ class TickResult(list[Escalation]):
         claimed: how many tickets it claimed.
     """
 
+    @checked
     def __init__(
         self,
         fired: Iterable[Escalation] = (),
@@ -116,6 +118,7 @@ class Desk:
         care_data: a hook giving extra data for care events (a voucher code).
     """
 
+    @checked
     def __init__(
         self,
         store: TicketStore,
@@ -146,6 +149,7 @@ class Desk:
 
     # -- tickets ------------------------------------------------------------------
 
+    @checked
     def open(
         self,
         ticket_id: str,
@@ -174,6 +178,7 @@ class Desk:
         )
         return ticket
 
+    @checked
     def apply(
         self,
         ticket_id: str,
@@ -222,12 +227,14 @@ class Desk:
                 continue
             return updated
 
+    @checked
     def report(self, ticket_id: str, now: datetime | None = None) -> SlaReport:
         """The SLA report of a stored ticket at ``now`` (default: the clock's)."""
         ticket = self.store.get(ticket_id)
         when = to_utc(now, "now") if now is not None else self._now()
         return self._policy(ticket, self._customer(ticket)).evaluate(ticket, now=when)
 
+    @checked
     def eta_message(
         self,
         ticket_id: str,
@@ -266,6 +273,7 @@ class Desk:
 
     # -- escalation ---------------------------------------------------------------
 
+    @checked
     def tick(self, now: datetime | None = None, *, limit: int = 1000) -> TickResult:
         """Claim the due tickets, hand their escalations over, save; return what was handed over.
 
@@ -348,6 +356,7 @@ class Desk:
 
     # -- care events ----------------------------------------------------------------
 
+    @checked
     def drain_events(self, handle: Callable[[CareEvent], object], *, limit: int = 100) -> int:
         """Hand the outbox's care events to ``handle`` (a scheduler's ``handle``), oldest first.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from carekit._check import checked
 from carekit.exceptions import InvalidValue
 
 __all__ = ["format_duration", "parse_duration"]
@@ -13,6 +14,7 @@ _COMPACT = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _ISO = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 
 
+@checked
 def parse_duration(text: str) -> timedelta:
     """Parse ``"30s"``, ``"24h"``, ``"1h30m"``, ``"2d"`` or ISO 8601 ``"PT4H"``.
 
@@ -36,6 +38,7 @@ def parse_duration(text: str) -> timedelta:
         raise InvalidValue("duration", text, "a duration shorter than 999,999,999 days") from None
 
 
+@checked
 def format_duration(value: timedelta) -> str:
     """Write a duration compactly, the inverse of :func:`parse_duration`.
 

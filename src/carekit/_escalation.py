@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from carekit._calendar import BusinessCalendar
+from carekit._check import checked
 from carekit._model import Customer, Priority, Role, Status, Ticket
 from carekit._sla_report import ClockState, Metric, SlaClock, SlaReport
 from carekit._time import to_utc
@@ -87,6 +88,7 @@ class RaisePriority(Action):
 
     to: Priority | None = None
 
+    @checked
     def target(self, current: Priority) -> Priority:
         """The priority to set, from the ticket's ``current`` one (never lower)."""
         if self.to is not None:
@@ -122,10 +124,12 @@ class EscalationTrigger:
     (catch-up: a breach between two ticks is still handed over, late).
     """
 
+    @checked
     def firing(self, ticket: Ticket, report: SlaReport) -> Firing | None:
         """The instant and cycle at which this trigger fires now, or ``None`` (nothing pending)."""
         raise NotImplementedError
 
+    @checked
     def firings(self, ticket: Ticket, report: SlaReport) -> Sequence[Firing]:
         """Every firing owed: past ones (catch-up) and the pending one, if any."""
         found = self.firing(ticket, report)
@@ -162,6 +166,7 @@ class Before(EscalationTrigger):
         if self.fraction is not None and not 0 < self.fraction < 1:
             raise InvalidValue("fraction", self.fraction, "a fraction between 0 and 1")
 
+    @checked
     def firing(self, ticket: Ticket, report: SlaReport) -> Firing | None:
         """At the fraction (or the lead before the deadline) of the live cycle.
 
@@ -183,6 +188,7 @@ class AtBreach(EscalationTrigger):
 
     metric: Metric
 
+    @checked
     def firing(self, ticket: Ticket, report: SlaReport) -> Firing | None:
         """At the deadline of the live cycle."""
         if _live(report, self.metric) is None:
@@ -190,6 +196,7 @@ class AtBreach(EscalationTrigger):
         clock = report[self.metric]
         return Firing(clock.due_at, self.metric, clock.cycle)
 
+    @checked
     def firings(self, ticket: Ticket, report: SlaReport) -> Sequence[Firing]:
         """The live cycle's deadline, and the breach of every cycle that breached and stopped."""
         owed = []
@@ -210,6 +217,7 @@ class AfterBreach(EscalationTrigger):
     metric: Metric
     delay: timedelta
 
+    @checked
     def firing(self, ticket: Ticket, report: SlaReport) -> Firing | None:
         """At the deadline plus ``delay`` of counted working time."""
         if _live(report, self.metric) is None:
@@ -219,6 +227,7 @@ class AfterBreach(EscalationTrigger):
             clock.instant_at(clock.target.duration + self.delay), self.metric, clock.cycle
         )
 
+    @checked
     def firings(self, ticket: Ticket, report: SlaReport) -> Sequence[Firing]:
         """The live cycle's, and every stopped cycle's whose instant came before its stop."""
         owed = []
@@ -243,6 +252,7 @@ class Idle(EscalationTrigger):
     roles: frozenset[Role] = _AGENT_ACTIVITY
     statuses: frozenset[str] = frozenset({Status.NEW, Status.OPEN})
 
+    @checked
     def firing(self, ticket: Ticket, report: SlaReport) -> Firing | None:
         """``duration`` after the last agent activity (or the creation)."""
         if ticket.status not in self.statuses:
@@ -261,6 +271,7 @@ class Reopened(EscalationTrigger):
 
     times: int = 2
 
+    @checked
     def firing(self, ticket: Ticket, report: SlaReport) -> Firing | None:
         """At the reopen that reaches ``times``, if it happened and the ticket is live."""
         reopens = [e.at for e in ticket.events if _REOPEN in e.roles]
@@ -294,6 +305,7 @@ class EscalationLevel:
     actions: tuple[Action, ...] = attrs.field(converter=_actions)
     condition: Condition | None = attrs.field(default=None, eq=False)
 
+    @checked
     def applies(self, ticket: Ticket, customer: Customer | None) -> bool:
         """Whether this level concerns ``ticket`` (the hook for subclasses)."""
         return self.condition is None or self.condition(ticket, customer)
@@ -328,6 +340,7 @@ class Escalation:
     eta: datetime | None = None
 
 
+@checked
 def fired_keys(ticket: Ticket) -> frozenset[str]:
     """The keys of the escalations recorded on ``ticket`` (its events with the escalation role)."""
     return frozenset(e.data["key"] for e in ticket.events if _RECORD in e.roles)
@@ -356,12 +369,14 @@ class EscalationPolicy:
         '2026-03-02T09:00:30+00:00'
     """
 
+    @checked
     def __init__(self, levels: Sequence[EscalationLevel]) -> None:
         names = [level.name for level in levels]
         if len(set(names)) != len(names):
             raise InvalidValue("levels", names, "levels with unique names")
         self.levels = tuple(levels)
 
+    @checked
     def pending(
         self,
         ticket: Ticket,
@@ -382,6 +397,7 @@ class EscalationPolicy:
                     out.append((level, firing, key))
         return out
 
+    @checked
     def decide(
         self,
         ticket: Ticket,
@@ -395,6 +411,7 @@ class EscalationPolicy:
         decided, _ = self.split(ticket, report, now=now, fired=fired, customer=customer)
         return decided
 
+    @checked
     def split(
         self,
         ticket: Ticket,
@@ -427,6 +444,7 @@ class EscalationPolicy:
                 later = firing.at
         return tuple(decided), later
 
+    @checked
     def next_due(
         self,
         ticket: Ticket,

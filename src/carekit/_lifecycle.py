@@ -46,6 +46,7 @@ from typing import Any, ClassVar
 import attrs
 from transitions import Machine
 
+from carekit._check import checked
 from carekit._model import (
     CAREKIT_ACTOR,
     Role,
@@ -300,6 +301,7 @@ class Lifecycle:
         """The rows of the trigger table; subclasses call ``super()`` and add rows."""
         return list(DEFAULT_TRIGGERS)
 
+    @checked
     def effects(self, ticket: Ticket, event: TicketEvent) -> Mapping[str, Any]:
         """Return the ticket fields an event changes besides ``status``.
 
@@ -350,6 +352,7 @@ class Lifecycle:
                     raise LifecycleDefinitionError(cls.__name__, guard, "is not a guard method")
 
     @classmethod
+    @checked
     def trigger_for(cls, role: Role) -> str:
         """The trigger that plays ``role`` (the first row declaring it).
 
@@ -364,6 +367,7 @@ class Lifecycle:
             ) from None
 
     @classmethod
+    @checked
     def roles_for(cls, kind: str, status_before: str, status_after: str) -> frozenset[Role]:
         """The roles an event of ``kind`` moving ``status_before -> status_after`` carries.
 
@@ -384,6 +388,7 @@ class Lifecycle:
             getattr(self, g)(ticket, data) for g in edge.unless
         )
 
+    @checked
     def allowed(self, ticket: Ticket) -> tuple[str, ...]:
         """The triggers :meth:`apply` would accept now (guards checked with no data)."""
         graph = self.graph()
@@ -393,6 +398,7 @@ class Lifecycle:
             if any(self._guards_pass(e, ticket, {}) for e in graph.table[(ticket.status, trigger)])
         )
 
+    @checked
     def apply(
         self,
         ticket: Ticket,
@@ -412,6 +418,7 @@ class Lifecycle:
         """
         return self._step(ticket, trigger, to_utc(at, "at"), actor, data)
 
+    @checked
     def insert(
         self,
         ticket: Ticket,
@@ -554,6 +561,7 @@ class Lifecycle:
             events,
         )
 
+    @checked
     def replay(self, ticket_id: str, events: Sequence[TicketEvent]) -> Ticket:
         """Rebuild a ticket from its events alone (the first must be ``created``).
 

@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 from babel import Locale, UnknownLocaleError
 
+from carekit._check import checked
 from carekit._fast import slot_setters
 from carekit._time import to_utc, zone
 from carekit.exceptions import InvalidValue
@@ -332,6 +333,7 @@ class Ticket:
         return self.events[-1].at if self.events else self.created_at
 
     @classmethod
+    @checked
     def open(
         cls,
         id: str,
@@ -428,6 +430,7 @@ class Customer:
         default=None, converter=attrs.converters.optional(as_channel)
     )
 
+    @checked
     def consents_to(self, channel: Channel | str) -> bool:
         """Whether the customer agreed to proactive messages on ``channel``."""
         return as_channel(channel) in self.consent

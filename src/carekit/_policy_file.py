@@ -37,6 +37,7 @@ from typing import Any
 import attrs
 
 from carekit._calendar import WEEKDAYS, BusinessCalendar
+from carekit._check import checked
 from carekit._duration import parse_duration
 from carekit._model import Channel, Customer, Priority, Status, Ticket
 from carekit._selector import PolicyRule, PolicySelector
@@ -67,6 +68,7 @@ class PolicySet:
     selector: PolicySelector = attrs.field(eq=False)
 
 
+@checked
 def load_policies(path: str | Path, *, states: Iterable[str] | None = None) -> PolicySet:
     """Read a policy file. Raises :class:`PolicyFileError` listing every error."""
     file = Path(path)
@@ -84,6 +86,7 @@ def load_policies(path: str | Path, *, states: Iterable[str] | None = None) -> P
     return loads_policies(text, states=states)
 
 
+@checked
 def loads_policies(text: str, *, states: Iterable[str] | None = None) -> PolicySet:
     """Parse policy TOML from a string (see the module's docstring for the shape).
 

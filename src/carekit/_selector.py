@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from carekit._check import checked
 from carekit._model import Customer, Ticket
 from carekit._sla import SlaPolicy
 
@@ -66,10 +67,12 @@ class PolicySelector:
         "policy 'vip': rule 'vip customers' matched"
     """
 
+    @checked
     def __init__(self, rules: Sequence[PolicyRule], default: SlaPolicy) -> None:
         self.rules = tuple(rules)
         self.default = default
 
+    @checked
     def choose(self, ticket: Ticket, customer: Customer | None = None) -> Selection:
         """The policy for ``ticket`` and the rule that chose it."""
         for rule in self.rules:
@@ -77,6 +80,7 @@ class PolicySelector:
                 return Selection(rule.policy, rule)
         return Selection(self.default, None)
 
+    @checked
     def select(self, ticket: Ticket, customer: Customer | None = None) -> SlaPolicy:
         """The policy for ``ticket`` (see :meth:`choose` for the why)."""
         if not self.rules and type(self).choose is PolicySelector.choose:

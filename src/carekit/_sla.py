@@ -36,6 +36,7 @@ from typing import Any, Literal
 import attrs
 
 from carekit._calendar import BusinessCalendar
+from carekit._check import checked
 from carekit._model import Channel, Priority, Status, Ticket, as_channel, as_priority
 from carekit._sla_report import Change, ClockState, Metric, SlaClock, SlaReport, new_clock
 from carekit._time import to_utc
@@ -131,6 +132,7 @@ class SlaPolicy:
     Subclass and override :meth:`target_for` to choose targets your own way.
     """
 
+    @checked
     def __init__(
         self,
         name: str,
@@ -205,6 +207,7 @@ class SlaPolicy:
 
     # -- the hook -----------------------------------------------------------------
 
+    @checked
     def target_for(self, metric: Metric, ticket: Ticket) -> tuple[Target, str] | None:
         """The target for ``metric`` on ``ticket`` and the key it came from, or ``None``.
 
@@ -230,6 +233,7 @@ class SlaPolicy:
 
     # -- evaluation ---------------------------------------------------------------
 
+    @checked
     def evaluate(self, ticket: Ticket, *, now: datetime) -> SlaReport:
         """Evaluate every metric of ``ticket`` at ``now``; pure.
 
@@ -353,13 +357,13 @@ def _measure(
                 due = a + (limit - elapsed)
             elapsed += w
         return elapsed, (end + limit - elapsed) if due is None else due
-    between = calendar.between_seconds
+    between = calendar._between_seconds
     for a, b in segments:
         w = between(a, b)
         if due is None and elapsed + w >= limit:
-            due = calendar.add_seconds(a, limit - elapsed) if limit > elapsed else a
+            due = calendar._add_seconds(a, limit - elapsed) if limit > elapsed else a
         elapsed += w
-    return elapsed, calendar.add_seconds(end, limit - elapsed) if due is None else due
+    return elapsed, calendar._add_seconds(end, limit - elapsed) if due is None else due
 
 
 def _pause_spans(
@@ -370,7 +374,7 @@ def _pause_spans(
     """Paused working time and the pause spans; a span ending at ``open_end`` is still open."""
     if not pauses:
         return 0.0, ()
-    between = _plain_between if calendar._always else calendar.between_seconds
+    between = _plain_between if calendar._always else calendar._between_seconds
     total = 0.0
     listed = []
     for a, b, status in pauses:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from carekit._check import checked
 from carekit._duration import format_duration
 from carekit._fast import slot_setters
 
@@ -198,6 +199,7 @@ class SlaClock:
         """Whether a live clock has passed a warning fraction but not its target."""
         return self.risk_stage > 0
 
+    @checked
     def instant_at(self, elapsed: timedelta) -> datetime:
         """When this cycle's counted working time reaches ``elapsed``.
 
@@ -209,12 +211,12 @@ class SlaClock:
         acc = 0.0
         cal = self.calendar
         for a, b in self._segments:
-            w = cal.between_seconds(a, b)
+            w = cal._between_seconds(a, b)
             if acc + w >= want:
-                return _dt(cal.add_seconds(a, want - acc) if want > acc else a)
+                return _dt(cal._add_seconds(a, want - acc) if want > acc else a)
             acc += w
         base = self._segments[-1][1] if self._segments else self._start
-        return _dt(cal.add_seconds(max(base, self._now), want - acc))
+        return _dt(cal._add_seconds(max(base, self._now), want - acc))
 
     def explain(self) -> list[str]:
         """Plain lines saying why this clock stands where it does."""
@@ -276,6 +278,7 @@ class SlaReport(Mapping[Metric, SlaClock]):
     def __len__(self) -> int:
         return len(self._cycles)
 
+    @checked
     def cycles(self, metric: Metric) -> tuple[SlaClock, ...]:
         """Every cycle of ``metric``, oldest first (empty when it has no target)."""
         return self._cycles.get(metric, ())

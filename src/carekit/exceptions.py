@@ -16,10 +16,12 @@ __all__ = [
     "ConcurrentUpdate",
     "InvalidTransition",
     "InvalidTriggerData",
+    "InvalidType",
     "InvalidValue",
     "LifecycleDefinitionError",
     "MissingExtra",
     "NaiveDatetimeError",
+    "OutOfRange",
     "PolicyError",
     "PolicyFileError",
     "SchemaError",
@@ -144,6 +146,49 @@ class InvalidValue(CarekitError, ValueError):
         self.value = value
         self.expected = expected
         super().__init__(f"{field}={value!r} is not valid: expected {expected}")
+
+
+class InvalidType(InvalidValue, TypeError):
+    """A value of the wrong type: a string where a datetime belongs, ``None`` for a ticket.
+
+    Attributes:
+        field: the argument, with the index or key inside it (``"tickets[3]"``).
+        value: the value given there.
+        expected: the type that would have been accepted, in words.
+    """
+
+    code: ClassVar[str] = "invalid_type"
+
+    def __init__(self, field: str, value: object, expected: str) -> None:
+        InvalidValue.__init__(self, field, value, expected)
+        self.args = (f"{field}: {_short(value)} is not {expected}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class OutOfRange(InvalidValue, OverflowError):
+    """An instant or duration that takes a result past what a datetime holds (years 1-9999).
+
+    Attributes:
+        field: the operation whose result fell outside.
+    """
+
+    code: ClassVar[str] = "out_of_range"
+
+    def __init__(self, field: str) -> None:
+        InvalidValue.__init__(self, field, None, "instants within the years 1 to 9999")
+        self.args = (
+            f"{field}: the instants and durations given take a result outside the years 1 to 9999",
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
 
 
 class TicketNotFound(CarekitError, KeyError):

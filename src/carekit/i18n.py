@@ -26,6 +26,7 @@ from typing import Any
 import attrs
 from babel import Locale, UnknownLocaleError
 
+from carekit._check import checked
 from carekit._time import zone
 from carekit.exceptions import InvalidValue
 
@@ -52,6 +53,7 @@ class Money:
     currency: str = "IDR"
 
 
+@checked
 def format_duration_locale(value: timedelta, locale: str) -> str:
     """A duration in words: ``24 jam``, ``30 detik`` / ``24 hours``, ``3 days``.
 
@@ -68,6 +70,7 @@ def format_duration_locale(value: timedelta, locale: str) -> str:
     return format_timedelta(value, threshold=2, locale=_locale(locale))
 
 
+@checked
 def format_datetime(value: datetime, locale: str, timezone: str = "UTC") -> str:
     """A date and time in the reader's zone and language.
 
@@ -80,6 +83,7 @@ def format_datetime(value: datetime, locale: str, timezone: str = "UTC") -> str:
     return format_datetime(value, "medium", tzinfo=zone(timezone), locale=_locale(locale))
 
 
+@checked
 def format_money(value: Money, locale: str) -> str:
     """Money by locale; whole amounts without decimals (``Rp50.000``).
 
@@ -206,6 +210,7 @@ class CatalogRenderer:
         jawaban paling lambat 2 Mar 2026 09.00.00. Terima kasih atas kesabaran Anda.
     """
 
+    @checked
     def __init__(
         self,
         default_locale: str = "en",
@@ -216,6 +221,7 @@ class CatalogRenderer:
         self.templates = dict(TEMPLATES if templates is None else templates)
         self.folders = (*tuple(Path(c) for c in catalogs), _LOCALE_DIR)
 
+    @checked
     def language_for(self, locale: str) -> str:
         """The first of the locale, its language, the default and English with a catalog."""
         language = locale.replace("-", "_").split("_", 1)[0]
@@ -225,6 +231,7 @@ class CatalogRenderer:
                 return candidate
         return "en"  # pragma: no cover - "en" is always a candidate
 
+    @checked
     def render(
         self, template: str, *, locale: str, timezone: str = "UTC", fields: Mapping[str, Any]
     ) -> Message:

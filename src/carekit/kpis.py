@@ -21,6 +21,7 @@ import attrs
 from babel.numbers import format_decimal, format_percent
 
 from carekit._calendar import BusinessCalendar
+from carekit._check import checked
 from carekit._model import CareEvent, Channel, Ticket
 from carekit._selector import PolicySelector
 from carekit._sla import SlaPolicy
@@ -89,6 +90,7 @@ class Stats:
     p90: timedelta | None
 
     @classmethod
+    @checked
     def of(cls, values: Sequence[timedelta]) -> Stats:
         """Summarise ``values`` (nearest-rank 90th percentile)."""
         if not values:
@@ -131,9 +133,10 @@ class Figure:
 def _span(calendar: BusinessCalendar | None, start: float, end: float) -> timedelta:
     if calendar is None:
         return timedelta(seconds=end - start)
-    return timedelta(seconds=calendar.between_seconds(start, end))
+    return timedelta(seconds=calendar._between_seconds(start, end))
 
 
+@checked
 def first_response_times(
     tickets: Iterable[Ticket], calendar: BusinessCalendar | None = None
 ) -> list[timedelta]:
@@ -146,6 +149,7 @@ def first_response_times(
     return out
 
 
+@checked
 def next_response_times(
     tickets: Iterable[Ticket], calendar: BusinessCalendar | None = None
 ) -> list[timedelta]:
@@ -165,6 +169,7 @@ def next_response_times(
     return out
 
 
+@checked
 def resolution_times(
     tickets: Iterable[Ticket], calendar: BusinessCalendar | None = None, *, first: bool = True
 ) -> list[timedelta]:
@@ -188,6 +193,7 @@ def _selector(policy: SlaPolicy | PolicySelector) -> PolicySelector:
     return policy if isinstance(policy, PolicySelector) else PolicySelector([], policy)
 
 
+@checked
 def sla_achievement(
     tickets: Iterable[Ticket],
     policy: SlaPolicy | PolicySelector,
@@ -224,6 +230,7 @@ def sla_achievement(
     ]
 
 
+@checked
 def reopen_rate(tickets: Iterable[Ticket]) -> Figure:
     """Tickets reopened at least once / tickets resolved at least once."""
     resolved = reopened = 0
@@ -235,6 +242,7 @@ def reopen_rate(tickets: Iterable[Ticket]) -> Figure:
     return Figure("reopen_rate", _ratio(reopened, resolved), "reopened / resolved", resolved)
 
 
+@checked
 def backlog(tickets: Iterable[Ticket], at: datetime) -> tuple[Figure, Figure]:
     """Tickets open at ``at`` (created, not resolved or closed), and their ages."""
     at = to_utc(at, "at")
@@ -265,6 +273,7 @@ def _first_contact(log: Timeline, rule: FcrRule) -> bool:
     return not any(m > answered for m in (*log.customer, *log.reopens))
 
 
+@checked
 def first_contact_resolution(
     tickets: Iterable[Ticket], rule: FcrRule = FcrRule.SINGLE_REPLY
 ) -> Figure:
@@ -286,6 +295,7 @@ def first_contact_resolution(
 # -- survey answers --------------------------------------------------------------------------
 
 
+@checked
 def scores(events: Iterable[CareEvent], kind: str) -> list[float]:
     """The ``score`` of every event of ``kind`` (e.g. ``csat_rated``, ``nps_answered``)."""
     return [float(e.data["score"]) for e in events if e.kind == kind and "score" in e.data]
@@ -299,6 +309,7 @@ def _scores(answers: Iterable[float]) -> list[float]:
     return values
 
 
+@checked
 def csat(answers: Iterable[float], scale: CsatScale = CsatScale.FIVE) -> Figure:
     """CSAT as good / (good + bad): 4-5 good on 1-5, 1 good (0 bad) on thumbs; unrated left out."""
     values = _scores(answers)
@@ -315,6 +326,7 @@ def csat(answers: Iterable[float], scale: CsatScale = CsatScale.FIVE) -> Figure:
     )
 
 
+@checked
 def nps(answers: Iterable[float]) -> Figure:
     """% promoters (9-10) minus % detractors (0-6), from -100 to 100."""
     values = _scores(answers)
@@ -350,6 +362,7 @@ def _calls(tickets: Iterable[Ticket]) -> tuple[list[timedelta], list[timedelta]]
     return answered, abandoned
 
 
+@checked
 def call_service_level(
     tickets: Iterable[Ticket],
     threshold: timedelta = timedelta(seconds=30),
@@ -376,6 +389,7 @@ def call_service_level(
     return Figure("call_service_level", _ratio(within, total), label, total)
 
 
+@checked
 def average_speed_of_answer(tickets: Iterable[Ticket]) -> Figure:
     """Mean wait of answered calls."""
     answered, _ = _calls(tickets)
@@ -384,6 +398,7 @@ def average_speed_of_answer(tickets: Iterable[Ticket]) -> Figure:
     )
 
 
+@checked
 def abandon_rate(tickets: Iterable[Ticket], *, short_abandon: timedelta | None = None) -> Figure:
     """Abandon rate: abandoned / (answered + abandoned), short abandons optionally left out."""
     answered, abandoned = _calls(tickets)
@@ -409,6 +424,7 @@ def _period(at: datetime, by: str, timezone: str) -> str:
     return date(local.year, local.month, 1).isoformat()[:7]
 
 
+@checked
 def group_tickets(
     tickets: Iterable[Ticket], by: Grouping, *, timezone: str = "UTC"
 ) -> dict[str, list[Ticket]]:
@@ -463,6 +479,7 @@ class KpiReport:
         """:meth:`to_dict` as JSON."""
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
+    @checked
     def render(self, locale: str = "en") -> str:
         """A text table, numbers, percentages and durations in ``locale``.
 
@@ -517,6 +534,7 @@ def _show(figure: Figure, locale: str) -> str:
     return format_decimal(value, format="#,##0.#", locale=locale)
 
 
+@checked
 def kpi_report(
     tickets: Iterable[Ticket],
     *,

@@ -33,6 +33,7 @@ from numbers import Real
 
 import attrs
 
+from carekit._check import checked
 from carekit._model import Channel
 from carekit._sla import SlaPolicy, TargetKey
 from carekit._sla_report import Metric
@@ -109,6 +110,7 @@ class ServiceLevel:
         _duration("within", self.within, "a wait of zero or more", zero=True)
 
     @classmethod
+    @checked
     def from_policy(cls, policy: SlaPolicy, level: float = 0.8) -> ServiceLevel:
         """The phone channel's first-response (pickup) target of ``policy``, at ``level``.
 
@@ -142,6 +144,7 @@ class ErlangC:
     occupancy: float
     aht: timedelta
 
+    @checked
     def service_level(self, within: timedelta) -> float:
         """The fraction of calls answered within ``within``."""
         if self.agents <= self.load:
@@ -206,6 +209,7 @@ def _c_from_b(b: float, load: float, agents: int) -> float:
     return agents * b / (agents - load * (1 - b))
 
 
+@checked
 def erlang_c(agents: int, arrival_rate: float, aht: timedelta) -> ErlangC:
     """Erlang C for ``agents`` and ``arrival_rate`` calls a second.
 
@@ -221,6 +225,7 @@ def erlang_c(agents: int, arrival_rate: float, aht: timedelta) -> ErlangC:
     return ErlangC(agents, load, p_wait, occupancy, aht)
 
 
+@checked
 def agents_for(
     arrival_rate: float,
     aht: timedelta,
@@ -296,6 +301,7 @@ class ErlangA:
     service_level: float
 
 
+@checked
 def erlang_a(
     agents: int, arrival_rate: float, aht: timedelta, patience: timedelta, within: timedelta
 ) -> ErlangA:
@@ -393,6 +399,7 @@ class IntervalPlan:
     occupancy: float
 
 
+@checked
 def plan_intervals(
     forecast: Sequence[float],
     aht: timedelta,

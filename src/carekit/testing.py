@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from carekit._check import checked
 from carekit._model import Customer, Ticket
 from carekit._time import to_utc
 from carekit.exceptions import InvalidValue
@@ -38,6 +39,7 @@ class ManualClock:
         '2026-01-01T00:00:30+00:00'
     """
 
+    @checked
     def __init__(self, start: datetime) -> None:
         self._now = to_utc(start, "start")
 
@@ -45,10 +47,12 @@ class ManualClock:
         """Return the clock's current instant."""
         return self._now
 
+    @checked
     def set(self, at: datetime) -> None:
         """Move the clock to ``at`` (forwards or backwards)."""
         self._now = to_utc(at, "at")
 
+    @checked
     def advance(self, by: timedelta) -> datetime:
         """Move the clock forwards by ``by`` and return the new instant."""
         if by < timedelta(0):
@@ -60,13 +64,16 @@ class ManualClock:
 class InMemoryDirectory:
     """A :class:`~carekit.protocols.CustomerDirectory` over a dict."""
 
+    @checked
     def __init__(self, customers: Iterable[Customer] = ()) -> None:
         self.customers = {c.id: c for c in customers}
 
+    @checked
     def get(self, customer_id: str) -> Customer | None:
         """The customer, or ``None``."""
         return self.customers.get(customer_id)
 
+    @checked
     def add(self, customer: Customer) -> None:
         """Add or replace a customer."""
         self.customers[customer.id] = customer
@@ -79,11 +86,13 @@ class RecordingHandler:
     ``seen`` de-duplicates on the decision's key, as a real handler must.
     """
 
+    @checked
     def __init__(self, fail_times: int = 0) -> None:
         self.fail_times = fail_times
         self.handled: list[Escalation] = []
         self.seen: set[str] = set()
 
+    @checked
     def handle(self, decision: Escalation, ticket: Ticket) -> None:
         """Record ``decision`` (once per key), or raise while failures are left."""
         if self.fail_times > 0:
@@ -101,11 +110,13 @@ class RecordingSender:
     entry per key, as a real sender must. ``fail_times`` makes it raise first.
     """
 
+    @checked
     def __init__(self, fail_times: int = 0) -> None:
         self.fail_times = fail_times
         self.attempts = 0
         self.sent: dict[str, tuple[Customer, Channel, Message]] = {}
 
+    @checked
     def send(self, message: Message, *, customer: Customer, channel: Channel, key: str) -> None:
         """Record the message once per key."""
         self.attempts += 1

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 import attrs
 
+from carekit._check import checked
 from carekit._duration import format_duration
 from carekit._model import CareEvent, Channel, Customer, as_channel
 from carekit._time import local_to_utc, to_utc, zone
@@ -85,6 +86,7 @@ class OnEvent:
     kind: str
     condition: Callable[[CareEvent, Customer], bool] | None = attrs.field(default=None, eq=False)
 
+    @checked
     def matches(self, event: CareEvent, customer: Customer) -> bool:
         """Whether ``event`` enrols ``customer``."""
         return event.kind == self.kind and (
@@ -103,6 +105,7 @@ class OnDate:
     at: str = "09:00"
     default_timezone: str = "UTC"
 
+    @checked
     def next_anchor(self, customer: Customer, now: datetime) -> tuple[datetime, str] | None:
         """The next yearly instant at or after ``now`` (in UTC) and its occurrence (the year)."""
         day = getattr(customer, self.field, None)
@@ -185,6 +188,7 @@ class SendWindow:
         if not self.days or not self.days <= set(range(7)):
             raise InvalidValue("days", sorted(self.days), "weekday numbers 0 (Monday) to 6")
 
+    @checked
     def next_open(self, at: datetime, timezone: str) -> datetime:
         """``at`` when inside the window, else the window's next opening (UTC)."""
         tz = zone(timezone)
@@ -245,6 +249,7 @@ class Campaign:
         if not self.steps:
             raise InvalidValue("steps", self.steps, "at least one step")
 
+    @checked
     def may_enrol(self, last: datetime | None, now: datetime) -> bool:
         """The re-entry rule: may a customer last enrolled at ``last`` enrol again now?"""
         if last is None or self.reentry == "always":
@@ -324,6 +329,7 @@ class Suppress:
 TouchDecision = Send | Defer | Suppress
 
 
+@checked
 def plan_touches(
     campaign: Campaign,
     customer: Customer,
@@ -368,6 +374,7 @@ _FALLBACK = (
 )
 
 
+@checked
 def decide_touch(
     campaign: Campaign,
     touch: Touch,

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from carekit._check import checked
 from carekit._clock import SystemClock
 from carekit._model import CareEvent, Customer
 from carekit._time import to_utc
@@ -71,6 +72,7 @@ class CampaignScheduler:
         retry: how long to wait after a sender failure.
     """
 
+    @checked
     def __init__(
         self,
         campaigns: Sequence[Campaign],
@@ -113,6 +115,7 @@ class CampaignScheduler:
 
     # -- enrolment ------------------------------------------------------------------
 
+    @checked
     def enrol(
         self,
         campaign: Campaign,
@@ -138,6 +141,7 @@ class CampaignScheduler:
         )
         return [t for t in touches if self.jobs.enqueue(t, enrolled_at=when)]
 
+    @checked
     def handle(self, event: CareEvent) -> list[Touch]:
         """Cancel what the event exits, then enrol the customer where it triggers."""
         customer = self.directory.get(event.customer_id)
@@ -160,6 +164,7 @@ class CampaignScheduler:
                 )
         return planned
 
+    @checked
     def schedule(self, customers: Iterable[Customer], now: datetime | None = None) -> list[Touch]:
         """Enrol customers in date, periodic and segment campaigns (run it daily).
 
@@ -200,6 +205,7 @@ class CampaignScheduler:
 
     # -- delivery -------------------------------------------------------------------
 
+    @checked
     def run_due(self, limit: int = 100, now: datetime | None = None) -> RunReport:
         """Claim up to ``limit`` due jobs, decide, render, send, complete."""
         when = self._now(now)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+from carekit._check import checked
 from carekit._model import CareEvent, Customer
 from carekit.campaigns._planning import (
     Campaign,
@@ -55,6 +56,7 @@ def _served(event: CareEvent, _customer: Customer) -> bool:
     return not event.data.get("abandoned")
 
 
+@checked
 def csat_after_resolution(delay: timedelta = timedelta(hours=2)) -> Campaign:
     """Ask how satisfied the customer is, ``delay`` after a ticket is resolved.
 
@@ -71,6 +73,7 @@ def csat_after_resolution(delay: timedelta = timedelta(hours=2)) -> Campaign:
     )
 
 
+@checked
 def nps_survey(delay: timedelta = timedelta(days=7)) -> Campaign:
     """Ask the recommendation question a week after a resolution, at most once a quarter."""
     return Campaign(
@@ -100,6 +103,7 @@ def apology_after_breach() -> Campaign:
     )
 
 
+@checked
 def care_tips_after_purchase(delay: timedelta = timedelta(days=3)) -> Campaign:
     """Send care tips for the product ``delay`` after a purchase."""
     return Campaign(
@@ -112,6 +116,7 @@ def care_tips_after_purchase(delay: timedelta = timedelta(days=3)) -> Campaign:
     )
 
 
+@checked
 def loyalty_invitation(orders: int = 3) -> Campaign:
     """Invite a customer to the loyalty programme at their ``orders``-th purchase, once."""
     return Campaign(
@@ -125,6 +130,7 @@ def loyalty_invitation(orders: int = 3) -> Campaign:
     )
 
 
+@checked
 def birthday_greeting(at: str = "09:00") -> Campaign:
     """Greet the customer on their birthday at ``at`` local time (29 Feb: 28 Feb otherwise)."""
     return Campaign(
@@ -136,6 +142,7 @@ def birthday_greeting(at: str = "09:00") -> Campaign:
     )
 
 
+@checked
 def periodic_check_in(period: timedelta = timedelta(days=90)) -> Campaign:
     """Check in with the customer every ``period``."""
     return Campaign(
@@ -148,6 +155,7 @@ def periodic_check_in(period: timedelta = timedelta(days=90)) -> Campaign:
     )
 
 
+@checked
 def win_back(
     at_risk: Callable[[Customer], bool] = lambda customer: customer.tier == "at_risk",
     cooldown: timedelta = timedelta(days=60),

@@ -26,6 +26,7 @@ from typing import Any
 
 import attrs
 
+from carekit._check import checked
 from carekit._desk import Desk
 from carekit._escalation import (
     AfterBreach,
@@ -434,6 +435,7 @@ def _poisson(rng: random.Random, mean: float) -> int:
     return k
 
 
+@checked
 def simulate(
     model: DeskModel,
     *,

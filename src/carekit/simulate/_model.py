@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import attrs
 
+from carekit._check import checked
 from carekit._model import Channel
 from carekit.exceptions import InvalidValue
 
@@ -104,6 +105,7 @@ class DeskModel:
     purchases_per_day: float = 50.0
     holidays: Sequence[date] = ()
 
+    @checked
     def agents_at(self, hour: int, day: date | None = None) -> int:
         """Agents on duty in the desk's hour of the day ``hour`` (a third on a holiday)."""
         agents = sum(s.agents for s in self.shifts if s.start <= hour < s.end)

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from carekit._check import checked
 from carekit._escalation import EscalationPolicy
 from carekit._model import Customer
 from carekit._selector import PolicySelector
@@ -60,6 +61,7 @@ def _rows(path: str | Path) -> list[dict[str, str]]:
     return sorted(rows, key=lambda r: r["_at"])
 
 
+@checked
 def replay_csv(
     path: str | Path,
     *,
@@ -126,6 +128,7 @@ def _apply(run: Any, row: Mapping[str, str], model: DeskModel) -> None:
     run.desk.apply(ticket_id, event, actor=actor)
 
 
+@checked
 def compare(
     model: DeskModel,
     variants: Mapping[str, Mapping[str, Any]],

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import attrs
 
+from carekit._check import checked
 from carekit._duration import format_duration
 from carekit._model import Channel
 from carekit._selector import PolicySelector
@@ -26,6 +27,7 @@ from carekit.testing import InMemoryDirectory
 __all__ = ["Comparison", "compare_table", "kpis", "render_html", "render_text", "sla_by_hour"]
 
 
+@checked
 def kpis(
     result: SimulationResult,
     policy: SlaPolicy | PolicySelector | None = None,
@@ -47,6 +49,7 @@ def kpis(
     )
 
 
+@checked
 def sla_by_hour(
     result: SimulationResult, policy: SlaPolicy | PolicySelector | None = None
 ) -> list[float | None]:
@@ -85,6 +88,7 @@ def _dict_lines(title: str, counts: Mapping[str, int]) -> list[str]:
     return lines
 
 
+@checked
 def render_text(
     result: SimulationResult, locale: str = "en", policy: SlaPolicy | PolicySelector | None = None
 ) -> str:
@@ -163,6 +167,7 @@ def _histogram(result: SimulationResult) -> str:
     return "".join(blocks)
 
 
+@checked
 def render_html(result: SimulationResult, policy: SlaPolicy | PolicySelector | None = None) -> str:
     """A self-contained HTML report with charts (inline SVG) and tables."""
     hours = [f"{h:02d}" for h in range(24)]
@@ -221,6 +226,7 @@ class Comparison:
     results: Mapping[str, SimulationResult]
 
 
+@checked
 def compare_table(comparison: Comparison, policy: SlaPolicy | PolicySelector | None = None) -> str:
     """SLA achievement, escalations and campaign sends per variant, as a text table."""
     names = list(comparison.results)

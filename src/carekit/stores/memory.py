@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from carekit._check import checked
 from carekit._model import CareEvent, Ticket
 from carekit._time import to_utc
 from carekit.campaigns._planning import SentTouch, Touch
@@ -44,6 +45,7 @@ class InMemoryTicketStore:
         self._outbox: dict[int, CareEvent] = {}
         self._seq = 0
 
+    @checked
     def get(self, ticket_id: str) -> Ticket:
         """Return the ticket or raise :class:`~carekit.exceptions.TicketNotFound`."""
         try:
@@ -51,6 +53,7 @@ class InMemoryTicketStore:
         except KeyError:
             raise TicketNotFound(ticket_id) from None
 
+    @checked
     def save(
         self,
         ticket: Ticket,
@@ -99,6 +102,7 @@ class InMemoryTicketStore:
             self._heap = [(t, tid) for tid, t in self._due.items()]
             heapq.heapify(self._heap)
 
+    @checked
     def load(self, tickets: Iterable[tuple[Ticket, datetime | None]]) -> None:
         """Bulk-insert new tickets with their due instants (for set-ups and benchmarks).
 
@@ -135,12 +139,14 @@ class InMemoryTicketStore:
             heapq.heappush(heap, entry)
         return ids
 
+    @checked
     def due(self, now: datetime, limit: int | None = None) -> list[str]:
         """Ids due at or before ``now``, earliest first, claimed or not."""
         cutoff = to_utc(now, "now").timestamp()
         with self._lock:
             return self._scan(cutoff, limit, free_only=False)
 
+    @checked
     def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[str]:
         """Lease up to ``limit`` due tickets no one holds, earliest first."""
         cutoff = to_utc(now, "now").timestamp()
@@ -151,11 +157,13 @@ class InMemoryTicketStore:
                 self._leases[tid] = until
             return ids
 
+    @checked
     def outbox(self, limit: int = 100) -> list[tuple[int, CareEvent]]:
         """Care events saved with tickets and not yet acknowledged, oldest first."""
         with self._lock:
             return list(itertools.islice(self._outbox.items(), limit))
 
+    @checked
     def acknowledge(self, seqs: Iterable[int]) -> None:
         """Remove handled care events from the outbox."""
         with self._lock:
@@ -195,6 +203,7 @@ class InMemoryJobStore:
         self._sent: dict[str, list[tuple[str, str | None, datetime]]] = {}
         self._enrolled: dict[str, datetime] = {}
 
+    @checked
     def enqueue(self, touch: Touch, *, enrolled_at: datetime) -> bool:
         """Add ``touch`` unless its key exists."""
         with self._lock:
@@ -207,6 +216,7 @@ class InMemoryJobStore:
             self._enrolled[prefix] = max(self._enrolled.get(prefix, enrolled_at), enrolled_at)
             return True
 
+    @checked
     def cancel(self, *, key: str | None = None, prefix: str | None = None) -> int:
         """Cancel pending jobs by key or prefix."""
         with self._lock:
@@ -223,6 +233,7 @@ class InMemoryJobStore:
                     n += 1
             return n
 
+    @checked
     def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Touch]:
         """Lease due jobs; an expired lease makes a job claimable again."""
         with self._lock:
@@ -241,6 +252,7 @@ class InMemoryJobStore:
                 out.append(job.touch)
             return out
 
+    @checked
     def complete(self, key: str, *, outcome: str, at: datetime) -> None:
         """End the job; sent touches count for caps."""
         with self._lock:
@@ -250,6 +262,7 @@ class InMemoryJobStore:
                 t = job.touch
                 self._sent.setdefault(t.customer_id, []).append((key, t.group, at))
 
+    @checked
     def release(self, key: str, *, until: datetime, reason: str) -> None:
         """Make the job due again at ``until``."""
         with self._lock:
@@ -257,6 +270,7 @@ class InMemoryJobStore:
             job.due, job.lease_until, job.reason = until.timestamp(), None, reason
             heapq.heappush(self._heap, (job.due, key))
 
+    @checked
     def sent_since(self, customer_id: str, since: datetime) -> list[SentTouch]:
         """The customer's sends after ``since``."""
         with self._lock:
@@ -266,11 +280,13 @@ class InMemoryJobStore:
                 if at > since
             ]
 
+    @checked
     def last_enrolled(self, prefix: str) -> datetime | None:
         """The last enrolment with this ``campaign/customer`` prefix."""
         with self._lock:
             return self._enrolled.get(prefix.rstrip("/"))
 
+    @checked
     def state(self, key: str) -> tuple[str, str | None, str | None]:
         """(state, outcome, last reason) of a job, for tests and dashboards."""
         with self._lock:

@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 
+from carekit._check import checked
 from carekit._lifecycle import Lifecycle
 from carekit._model import CareEvent, Channel, Role, Ticket, as_status, new_event
 from carekit._time import to_utc
@@ -148,6 +149,7 @@ def _connect(path: str | Path, timeout: float = 30.0) -> sqlite3.Connection:
     return db
 
 
+@checked
 def open_database(path: str | Path, timeout: float = 30.0) -> sqlite3.Connection:
     """Connect, create or migrate the tables, and check the schema version.
 
@@ -242,6 +244,7 @@ class SqliteTicketStore:
         timeout: how long a write waits for another writer's lock, in seconds.
     """
 
+    @checked
     def __init__(
         self, path: str | Path, lifecycle: Lifecycle | None = None, *, timeout: float = 30.0
     ) -> None:
@@ -258,6 +261,7 @@ class SqliteTicketStore:
         """Close every thread's connection."""
         self._connections.close()
 
+    @checked
     def get(self, ticket_id: str) -> Ticket:
         """Load the ticket by replaying its events, or raise :class:`~carekit.TicketNotFound`."""
         try:
@@ -293,6 +297,7 @@ class SqliteTicketStore:
         ]
         return self.lifecycle.replay(ticket_id, events)
 
+    @checked
     def save(
         self,
         ticket: Ticket,
@@ -343,6 +348,7 @@ class SqliteTicketStore:
                 outbox,
             )
 
+    @checked
     def load(self, tickets: Iterable[tuple[Ticket, datetime | None]]) -> None:
         """Bulk-insert new tickets with their due instants, in one transaction (imports).
 
@@ -367,6 +373,7 @@ class SqliteTicketStore:
                 raise TicketExists("(one of the loaded ids)") from exc.__cause__
             raise
 
+    @checked
     def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[str]:
         """Lease up to ``limit`` due tickets no one holds, earliest first.
 
@@ -386,6 +393,7 @@ class SqliteTicketStore:
             )
         return [r[0] for r in rows]
 
+    @checked
     def due(self, now: datetime, limit: int | None = None) -> list[str]:
         """Ids due at or before ``now``, earliest first, claimed or not (an index range scan)."""
         cutoff = to_utc(now, "now").timestamp()
@@ -397,6 +405,7 @@ class SqliteTicketStore:
             ).fetchall()
         return [r[0] for r in rows]
 
+    @checked
     def outbox(self, limit: int = 100) -> list[tuple[int, CareEvent]]:
         """Care events saved with tickets and not yet acknowledged, oldest first."""
         with _faults(self.path, "read the outbox"):
@@ -413,6 +422,7 @@ class SqliteTicketStore:
         except (ValueError, KeyError, TypeError) as exc:  # a row damaged outside carekit
             raise StoreError(self.path, "read the outbox", repr(exc)) from exc
 
+    @checked
     def acknowledge(self, seqs: Iterable[int]) -> None:
         """Remove handled care events from the outbox."""
         with _transaction(self._db, self.path, "acknowledge care events") as db:
@@ -477,6 +487,7 @@ class SqliteJobStore:
     ran out (its worker died) is claimed again, with the same key.
     """
 
+    @checked
     def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
         self.path = str(path)
         self._connections = _Connections(self.path, timeout)
@@ -490,6 +501,7 @@ class SqliteJobStore:
         """Close every thread's connection."""
         self._connections.close()
 
+    @checked
     def enqueue(self, touch: Touch, *, enrolled_at: datetime) -> bool:
         """Add ``touch`` unless its key exists (idempotent)."""
         with _faults(self.path, "enqueue a job"):
@@ -500,6 +512,7 @@ class SqliteJobStore:
             )
             return cur.rowcount == 1
 
+    @checked
     def enqueue_many(self, touches: Iterable[Touch], *, enrolled_at: datetime) -> int:
         """Add many touches in one transaction; return how many were new."""
         at = to_utc(enrolled_at, "enrolled_at").timestamp()
@@ -512,6 +525,7 @@ class SqliteJobStore:
             )
             return db.total_changes - before
 
+    @checked
     def cancel(self, *, key: str | None = None, prefix: str | None = None) -> int:
         """Cancel pending jobs by key or key prefix."""
         with _faults(self.path, "cancel jobs"):
@@ -529,6 +543,7 @@ class SqliteJobStore:
                 )
             return cur.rowcount
 
+    @checked
     def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Touch]:
         """Lease up to ``limit`` due jobs (expired leases included), earliest first."""
         cutoff = to_utc(now, "now").timestamp()
@@ -545,6 +560,7 @@ class SqliteJobStore:
             )
         return [_touch(r) for r in rows]
 
+    @checked
     def complete(self, key: str, *, outcome: str, at: datetime) -> None:
         """End the job with its outcome."""
         with _faults(self.path, "complete a job"):
@@ -554,6 +570,7 @@ class SqliteJobStore:
                 (outcome, to_utc(at, "at").timestamp(), key),
             )
 
+    @checked
     def release(self, key: str, *, until: datetime, reason: str) -> None:
         """Make the job due again at ``until``."""
         with _faults(self.path, "release a job"):
@@ -562,6 +579,7 @@ class SqliteJobStore:
                 (to_utc(until, "until").timestamp(), reason, key),
             )
 
+    @checked
     def sent_since(self, customer_id: str, since: datetime) -> list[SentTouch]:
         """The customer's sends after ``since``."""
         with _faults(self.path, "read sends"):
@@ -574,6 +592,7 @@ class SqliteJobStore:
                 SentTouch(k, customer_id, g, datetime.fromtimestamp(t, UTC)) for k, g, t in rows
             ]
 
+    @checked
     def last_enrolled(self, prefix: str) -> datetime | None:
         """When a job under ``prefix`` was last enqueued."""
         with _faults(self.path, "read enrolments"):
@@ -583,6 +602,7 @@ class SqliteJobStore:
             ).fetchone()
             return None if row[0] is None else datetime.fromtimestamp(row[0], UTC)
 
+    @checked
     def state(self, key: str) -> tuple[str, str | None, str | None]:
         """(state, outcome, last reason) of a job."""
         with _faults(self.path, "read a job"):
