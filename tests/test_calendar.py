@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
@@ -303,12 +304,13 @@ def test_wrong_types_are_typed_errors() -> None:
     """hours=None, a number for a duration, a string for an instant: InvalidType, naming it."""
     calendar = BusinessCalendar.always_open()
     start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    for call, field in [
+    calls: list[tuple[Callable[[], object], str]] = [
         (lambda: BusinessCalendar(hours=None), "hours"),  # type: ignore[arg-type]
         (lambda: calendar.add(start, 3600), "duration"),  # type: ignore[arg-type]
         (lambda: calendar.between("2026-03-02", start), "start"),  # type: ignore[arg-type]
         (lambda: BusinessCalendar(hours={}, holidays="2026-01-01"), "holidays"),
-    ]:
+    ]
+    for call, field in calls:
         with pytest.raises(InvalidType) as info:
             call()
         assert field == info.value.field
@@ -435,3 +437,23 @@ def test_year_totals_agree_with_the_spans_they_stand_for(
     assert cal.between(a, c) == cal.between(a, b) + cal.between(b, c)
     for year in {a.year, b.year, c.year}:
         assert cal._block_total(year) == sum(e - s for s, e in cal._block(year))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    zone=st.sampled_from([*FAR_ZONES, "America/New_York", "Pacific/Chatham"]),
+    year=st.one_of(
+        st.integers(1, 9999),
+        st.sampled_from([1, 2, 1799, 1800, 1834, 2087, 2199, 2200, 2599, 2600, 9998, 9999]),
+    ),
+)
+def test_counted_years_equal_their_spans_in_every_era(zone: str, year: int) -> None:
+    """Before 1800 (no zone has changed yet), the tz database's years, and from 2600 on
+    (each year its twin's correction, 400 years earlier): counted total == laid-out spans."""
+    cal = BusinessCalendar(
+        zone,
+        hours={"mon-fri": ["08:00-12:00", "13:00-17:00"], "sun": ["22:00-03:00"]},
+        holidays=[date(2605, 3, 29), date(2999, 10, 27)],
+        overrides={date(2205, 3, 29): ["01:00-04:00"]},
+    )
+    assert cal._block_total(year) == sum(e - s for s, e in cal._block(year))

@@ -205,7 +205,9 @@ def test_plan_intervals_refuses_impossible_settings(options: dict[str, Any], fie
     """
     with pytest.raises((StaffingError, InvalidType)) as info:
         plan_intervals([50, 100], 180 * S, **options)
-    assert field == info.value.field
+    error = info.value
+    assert isinstance(error, StaffingError | InvalidType)
+    assert field == error.field
 
 
 def exact_erlang_b(load: float, agents: int) -> float:
@@ -284,4 +286,6 @@ def test_every_argument_is_checked(call: Any, field: str) -> None:
     """Wrong types (InvalidType), non-finite numbers and loads past the formulas (StaffingError)."""
     with pytest.raises((StaffingError, InvalidType)) as info:
         call()
-    assert field == info.value.field
+    error = info.value
+    assert isinstance(error, StaffingError | InvalidType)
+    assert field == error.field

@@ -54,6 +54,8 @@ _PROBE = 2 * _DAY  # how often the zone's offset is probed for a change
 _WINDOWS = 8  # windows kept: each is a UTC year with its neighbours' spans
 _BLOCKS = 12  # years of spans kept
 _RANGE = "within the years 1 to 9999 that calendars cover"
+_OFFSETS_CONSTANT_BEFORE = 1800  # no zone changes its offset before this year
+_OFFSETS_RULED_FROM = 2200  # every zone follows its yearly rule from this year on
 
 
 def _jan1(year: int) -> float:
@@ -277,6 +279,7 @@ class BusinessCalendar:
         self._windows: dict[int, _Window] = {}
         self._current: _Window | None = None
         self._totals: list[float] = []  # C(first_year + i)
+        self._corrections: dict[int, float] = {}  # year -> what offset changes add
         self._first_year = 0
 
     @classmethod
@@ -425,17 +428,41 @@ class BusinessCalendar:
             minutes += count * self._week_minutes[weekday]
         for day in self._special.get(year, ()):
             minutes += _length(self._day_spans(day)) - _length(self._week[day.weekday()])
-        total = minutes * 60.0
-        segments = self._segments(year)
+        return minutes * 60.0 + self._offset_correction(year)
+
+    def _offset_correction(self, year: int) -> float:
+        """What the changes of UTC offset in block ``year`` add to its wall-clock total.
+
+        Before 1800 no zone has changed its offset yet (the tz database's first
+        change is in 1834), so nothing. From 2600 on, a zone follows its yearly
+        rule (the database's last explicit change is in 2087), which repeats
+        with the Gregorian calendar every 400 years: a year without holidays or
+        overrides near it takes the correction of its twin in 2200-2599.
+        """
+        if year < _OFFSETS_CONSTANT_BEFORE:
+            return 0.0
+        twin = year
+        if year >= _OFFSETS_RULED_FROM + 400:
+            twin = _OFFSETS_RULED_FROM + (year - _OFFSETS_RULED_FROM) % 400
+            if any(
+                self._special.get(y) for y in (year - 1, year, year + 1, twin - 1, twin, twin + 1)
+            ):
+                twin = year
+        known = self._corrections.get(twin)
+        if known is not None:
+            return known
+        segments = self._segments(twin)
         near: set[date] = set()
         for (_, change, before), _after in pairwise(segments):
             local = date.fromordinal(int((change + before) // _DAY) + _EPOCH_ORDINAL)
             near.update(local + timedelta(days=k) for k in range(-2, 3))
+        correction = 0.0
         for day in near:
-            if day.year == year:
+            if day.year == twin:
                 utc = sum(b - a for a, b in self._day_spans_utc(day, segments))
-                total += utc - _length(self._day_spans(day)) * 60
-        return total
+                correction += utc - _length(self._day_spans(day)) * 60
+        self._corrections[twin] = correction
+        return correction
 
     def _cover(self, first: int, last: int) -> list[float]:
         """The table of C, made to hold C(first) .. C(last)."""

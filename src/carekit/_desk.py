@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from carekit._check import checked
+from carekit._check import check_count, checked
 from carekit._clock import SystemClock
 from carekit._escalation import Escalation, EscalationPolicy, RaisePriority, Reassign, fired_keys
 from carekit._lifecycle import Lifecycle
@@ -281,6 +281,7 @@ class Desk:
         how many); a ticket that fails is logged, reported in
         ``result.failures`` and retried later; the others go on.
         """
+        check_count("limit", limit)
         when = to_utc(now, "now") if now is not None else self._now()
         if self.escalation is None:
             return TickResult()
@@ -363,6 +364,7 @@ class Desk:
         Each is acknowledged after ``handle`` returns, so a crash re-delivers it
         (with the same id: campaigns enrol idempotently). Returns how many.
         """
+        check_count("limit", limit)
         done = 0
         while True:
             batch = self.store.outbox(limit)

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from carekit._calendar import BusinessCalendar
-from carekit._check import checked
+from carekit._check import checked, typed_fields
 from carekit._model import Customer, Priority, Role, Status, Ticket
 from carekit._sla_report import ClockState, Metric, SlaClock, SlaReport
 from carekit._time import to_utc
@@ -289,7 +289,7 @@ def _actions(value: Iterable[Action]) -> tuple[Action, ...]:
     return tuple(value)
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed_fields)
 class EscalationLevel:
     """A named step: when it fires, on which tickets, and what to do.
 

@@ -46,7 +46,7 @@ from typing import Any, ClassVar
 import attrs
 from transitions import Machine
 
-from carekit._check import checked
+from carekit._check import checked, typed_fields
 from carekit._model import (
     CAREKIT_ACTOR,
     Role,
@@ -86,7 +86,7 @@ def _names(value: str | Iterable[str]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed_fields)
 class Move:
     """One ``from -> to`` of a trigger: the source states, the destination, the guards.
 
@@ -116,7 +116,7 @@ def _mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(value or {}))
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed_fields)
 class TriggerSpec:
     """One row of the trigger table.
 

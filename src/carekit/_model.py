@@ -18,10 +18,10 @@ from typing import Any
 import attrs
 from babel import Locale, UnknownLocaleError
 
-from carekit._check import checked
+from carekit._check import checked, typed_fields
 from carekit._fast import slot_setters
 from carekit._time import to_utc, zone
-from carekit.exceptions import InvalidValue
+from carekit.exceptions import InvalidType, InvalidValue
 
 __all__ = [
     "CAREKIT_ACTOR",
@@ -45,7 +45,16 @@ CAREKIT_ACTOR = "carekit"
 """The actor of the events carekit writes itself (escalation records, the desk's own actions)."""
 
 
-class Channel(enum.StrEnum):
+class Choice(enum.StrEnum):
+    """A closed set of names; an unknown name is an InvalidValue listing the known ones."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Choice:
+        names = ", ".join(member.value for member in cls)
+        raise InvalidValue(cls.__name__, value, f"one of {names}")
+
+
+class Channel(Choice):
     """A channel a customer reaches the desk through."""
 
     PHONE = "phone"
@@ -68,8 +77,13 @@ class Priority(enum.IntEnum):
     def __str__(self) -> str:
         return self.name.lower()
 
+    @classmethod
+    def _missing_(cls, value: object) -> Priority:
+        names = ", ".join(f"{member.value} ({member})" for member in cls)
+        raise InvalidValue("Priority", value, f"one of {names}")
 
-class Status(enum.StrEnum):
+
+class Status(Choice):
     """The built-in ticket statuses.
 
     A host lifecycle may add its own states (plain strings such as
@@ -89,7 +103,7 @@ class Status(enum.StrEnum):
 _STATUS_BY_VALUE: dict[str, str] = {s.value: s for s in Status}
 
 
-class Role(enum.StrEnum):
+class Role(Choice):
     """What an event means to everything downstream: SLA clocks, escalation, KPIs.
 
     Each lifecycle trigger declares one role in the trigger table; events are
@@ -169,6 +183,8 @@ def as_priority(value: Priority | int | str, field: str = "priority") -> Priorit
 
 
 def _frozen_data(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if value is not None and not isinstance(value, Mapping):
+        raise InvalidType("data", value, "a mapping of names to values")
     return MappingProxyType(dict(value or {}))
 
 
@@ -436,7 +452,7 @@ class Customer:
         return as_channel(channel) in self.consent
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed_fields)
 class CareEvent:
     """Something that happened to a customer, as the host reports it.
 

@@ -78,8 +78,8 @@ def load_policies(path: str | Path, *, states: Iterable[str] | None = None) -> P
         line = exc.object[: exc.start].count(b"\n") + 1
         problem = f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line {line})"
         raise PolicyFileError([PolicyError("file", str(file), problem)]) from exc
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = getattr(exc, "strerror", None) or "not a file name"
         raise PolicyFileError(
             [PolicyError("file", str(file), f"cannot be read: {reason}")]
         ) from exc

@@ -36,7 +36,7 @@ from typing import Any, Literal
 import attrs
 
 from carekit._calendar import BusinessCalendar
-from carekit._check import checked
+from carekit._check import checked, typed_fields
 from carekit._model import Channel, Priority, Status, Ticket, as_channel, as_priority
 from carekit._sla_report import Change, ClockState, Metric, SlaClock, SlaReport, new_clock
 from carekit._time import to_utc
@@ -59,7 +59,7 @@ def _positive(_: object, attribute: attrs.Attribute[timedelta], value: timedelta
         raise PolicyError(attribute.name, value, "is not a duration of at least one second")
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed_fields)
 class Target:
     """A response-time target: ``duration`` of working time in a calendar.
 
@@ -74,7 +74,7 @@ class Target:
     warn_at: tuple[float, ...] = attrs.field(default=(0.75,), converter=_warn_at)
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed_fields)
 class TargetKey:
     """Which tickets a target applies to: a metric, optionally one channel and one priority."""
 

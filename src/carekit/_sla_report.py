@@ -7,7 +7,6 @@ is an aware UTC datetime or a timedelta.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -17,6 +16,7 @@ import attrs
 from carekit._check import checked
 from carekit._duration import format_duration
 from carekit._fast import slot_setters
+from carekit._model import Choice
 
 if TYPE_CHECKING:
     from carekit._calendar import BusinessCalendar
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["Change", "ClockState", "Metric", "Pause", "SlaClock", "SlaReport"]
 
 
-class Metric(enum.StrEnum):
+class Metric(Choice):
     """The SLA metrics carekit measures."""
 
     FIRST_RESPONSE = "first_response"
@@ -38,7 +38,7 @@ class Metric(enum.StrEnum):
     """From creation to resolution, resolved spans excluded after a reopen."""
 
 
-class ClockState(enum.StrEnum):
+class ClockState(Choice):
     """Where an SLA clock stands."""
 
     RUNNING = "running"

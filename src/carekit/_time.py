@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import pendulum
 
-from carekit.exceptions import NaiveDatetimeError, UnknownTimezoneError
+from carekit.exceptions import NaiveDatetimeError, OutOfRange, UnknownTimezoneError
 
 __all__ = ["UTC", "local_to_utc", "to_utc", "zone"]
 
@@ -31,7 +31,10 @@ def to_utc(value: object, name: str = "datetime") -> datetime:
         raise NaiveDatetimeError(value, name)
     if value.tzinfo is UTC and type(value) is datetime:
         return value
-    u = value.astimezone(UTC)
+    try:
+        u = value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31 23:00 at UTC-12 is in the year 10000 in UTC
+        raise OutOfRange(name) from None
     return datetime(u.year, u.month, u.day, u.hour, u.minute, u.second, u.microsecond, tzinfo=UTC)
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "InvalidTriggerData",
     "InvalidType",
     "InvalidValue",
+    "JobNotFound",
     "LifecycleDefinitionError",
     "MissingExtra",
     "NaiveDatetimeError",
@@ -189,6 +190,23 @@ class OutOfRange(InvalidValue, OverflowError):
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+class JobNotFound(CarekitError, KeyError):
+    """No care job with this key exists in the job store.
+
+    Attributes:
+        key: the key looked up.
+    """
+
+    code: ClassVar[str] = "job_not_found"
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(key)
+
+    def __str__(self) -> str:
+        return f"no care job with key {self.key!r}"
 
 
 class TicketNotFound(CarekitError, KeyError):

@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 from babel import Locale, UnknownLocaleError
 
-from carekit._check import checked
+from carekit._check import checked, typed_fields
 from carekit._time import zone
 from carekit.exceptions import InvalidValue
 
@@ -45,7 +45,7 @@ _LOCALE_DIR = Path(__file__).parent / "locale"
 _DOMAIN = "carekit"
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed_fields)
 class Money:
     """An amount in a currency (ISO 4217 code), formatted by locale."""
 

@@ -9,7 +9,6 @@ label, so a report never hides which definition it shows.
 
 from __future__ import annotations
 
-import enum
 import json
 import math
 import statistics
@@ -22,7 +21,7 @@ from babel.numbers import format_decimal, format_percent
 
 from carekit._calendar import BusinessCalendar
 from carekit._check import checked
-from carekit._model import CareEvent, Channel, Ticket
+from carekit._model import CareEvent, Channel, Choice, Ticket
 from carekit._selector import PolicySelector
 from carekit._sla import SlaPolicy
 from carekit._sla_report import ClockState, Metric
@@ -57,7 +56,7 @@ __all__ = [
 ]
 
 
-class FcrRule(enum.StrEnum):
+class FcrRule(Choice):
     """What counts as resolved at first contact."""
 
     SINGLE_REPLY = "resolved with a single agent reply"
@@ -65,14 +64,14 @@ class FcrRule(enum.StrEnum):
     ONE_AGENT = "resolved by one agent"
 
 
-class CsatScale(enum.StrEnum):
+class CsatScale(Choice):
     """How CSAT answers are given: 1 to 5 (4 and 5 are good) or thumbs (1 up, 0 down)."""
 
     FIVE = "1-5"
     THUMBS = "thumbs"
 
 
-class ServiceLevelFormula(enum.StrEnum):
+class ServiceLevelFormula(Choice):
     """The denominator of the call service level."""
 
     ANSWERED_AND_ABANDONED = "answered within / (answered + abandoned)"
@@ -563,6 +562,10 @@ def kpi_report(
     pool = list(tickets)
     groups = group_tickets(pool, by, timezone=timezone) if by else {"all": pool}
     answer_list = list(answers)
+    for i, answer in enumerate(answer_list):
+        ticket_id = answer.data.get("ticket_id", "")
+        if not isinstance(ticket_id, str):
+            raise InvalidValue(f"answers[{i}].ticket_id", ticket_id, "a ticket id (text)")
     ticket_group = {t.id: g for g, ts in groups.items() for t in ts}
     out: dict[str, tuple[Figure, ...]] = {}
     for group, members in groups.items():

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import attrs
 
-from carekit._check import checked
+from carekit._check import checked, typed_fields
 from carekit._duration import format_duration
 from carekit._model import CareEvent, Channel, Customer, as_channel
 from carekit._time import local_to_utc, to_utc, zone
@@ -128,7 +128,7 @@ def _in_year(day: date, year: int) -> date:
         return date(year, 2, 28)
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed_fields)
 class Every:
     """Enrol periodically (check-ins): every ``period`` after the customer's start."""
 
@@ -170,7 +170,7 @@ class Step:
     condition: Callable[[Customer, Touch], bool] | None = attrs.field(default=None, eq=False)
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed_fields)
 class SendWindow:
     """When touches may go out, in the customer's own time zone.
 
@@ -219,7 +219,7 @@ class Cap:
     on_exceed: Literal["defer", "drop"] = "defer"
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed_fields)
 class Campaign:
     """A proactive care campaign.
 
@@ -262,7 +262,7 @@ class Campaign:
 # -- touches and decisions ----------------------------------------------------------------
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed_fields)
 class Touch:
     """One planned message to one customer.
 

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from carekit._check import checked
+from carekit._check import check_count, checked
 from carekit._clock import SystemClock
 from carekit._model import CareEvent, Customer
 from carekit._time import to_utc
@@ -208,6 +208,7 @@ class CampaignScheduler:
     @checked
     def run_due(self, limit: int = 100, now: datetime | None = None) -> RunReport:
         """Claim up to ``limit`` due jobs, decide, render, send, complete."""
+        check_count("limit", limit)
         when = self._now(now)
         sent: list[str] = []
         deferred: list[tuple[str, str]] = []

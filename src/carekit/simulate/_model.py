@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import attrs
 
-from carekit._check import checked
+from carekit._check import checked, typed_fields
 from carekit._model import Channel
 from carekit.exceptions import InvalidValue
 
@@ -45,7 +45,7 @@ def _day(value: Sequence[float]) -> tuple[float, ...]:
     return day
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed_fields)
 class DeskModel:
     """A care desk to simulate.
 

@@ -28,7 +28,7 @@ from carekit._selector import PolicySelector
 from carekit._sla import SlaPolicy
 from carekit.campaigns._planning import Campaign
 from carekit.campaigns.recipes import all_recipes
-from carekit.exceptions import InvalidValue
+from carekit.exceptions import CarekitError, InvalidValue
 from carekit.protocols import JobStore, TicketStore
 from carekit.simulate._engine import TICK, SimulationResult, _Run, default_escalation, simulate
 from carekit.simulate._model import DeskModel
@@ -41,6 +41,19 @@ COLUMNS = ("ticket_id", "at", "event", "channel", "priority", "customer_id", "ac
 
 
 def _rows(path: str | Path) -> list[dict[str, str]]:
+    try:
+        return _read(path)
+    except CarekitError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise InvalidValue("csv", str(path), "a UTF-8 text file") from exc
+    except OSError as exc:
+        raise InvalidValue("csv", str(path), f"a readable file ({exc.strerror or exc})") from exc
+    except ValueError as exc:  # a NUL in the path
+        raise InvalidValue("csv", str(path), "a file name without NUL characters") from exc
+
+
+def _read(path: str | Path) -> list[dict[str, str]]:
     with Path(path).open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         missing = [c for c in COLUMNS[:3] if c not in (reader.fieldnames or ())]
@@ -52,7 +65,7 @@ def _rows(path: str | Path) -> list[dict[str, str]]:
     for n, row in enumerate(rows, start=2):
         try:
             row["_at"] = datetime.fromisoformat(row["at"]).astimezone(UTC).isoformat()
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise InvalidValue(
                 f"csv line {n}: at", row.get("at"), "an ISO 8601 instant with its offset"
             ) from None

@@ -186,11 +186,11 @@ def _check(value: Any) -> None:
         _encode(value)  # the tagged types (and the refusal of what is not one)
 
 
-def check_ticket_id(ticket_id: str) -> str:
-    """Check that a store can keep ``ticket_id`` (text without lone surrogates)."""
+def check_ticket_id(ticket_id: str, field: str = "id") -> str:
+    """Check that a store can keep ``ticket_id`` (or a job's key): text without lone surrogates."""
     if type(ticket_id) is not str:
-        raise InvalidValue("id", ticket_id, "a ticket id, a non-empty string")
-    return _text(ticket_id, "id")
+        raise InvalidValue(field, ticket_id, "a non-empty string")
+    return _text(ticket_id, field)
 
 
 def check_events(events: Iterable[TicketEvent], *, as_json: bool = True) -> list[str]:

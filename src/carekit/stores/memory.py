@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from carekit._check import checked
+from carekit._check import check_count, checked
 from carekit._model import CareEvent, Ticket
 from carekit._time import to_utc
 from carekit.campaigns._planning import SentTouch, Touch
-from carekit.exceptions import ConcurrentUpdate, TicketExists, TicketNotFound
+from carekit.exceptions import ConcurrentUpdate, JobNotFound, TicketExists, TicketNotFound
 from carekit.stores._codec import check_events, check_ticket_id
 
 __all__ = ["InMemoryJobStore", "InMemoryTicketStore"]
@@ -142,6 +142,7 @@ class InMemoryTicketStore:
     @checked
     def due(self, now: datetime, limit: int | None = None) -> list[str]:
         """Ids due at or before ``now``, earliest first, claimed or not."""
+        check_count("limit", limit)
         cutoff = to_utc(now, "now").timestamp()
         with self._lock:
             return self._scan(cutoff, limit, free_only=False)
@@ -149,6 +150,7 @@ class InMemoryTicketStore:
     @checked
     def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[str]:
         """Lease up to ``limit`` due tickets no one holds, earliest first."""
+        check_count("limit", limit)
         cutoff = to_utc(now, "now").timestamp()
         until = cutoff + lease.total_seconds()
         with self._lock:
@@ -160,6 +162,7 @@ class InMemoryTicketStore:
     @checked
     def outbox(self, limit: int = 100) -> list[tuple[int, CareEvent]]:
         """Care events saved with tickets and not yet acknowledged, oldest first."""
+        check_count("limit", limit)
         with self._lock:
             return list(itertools.islice(self._outbox.items(), limit))
 
@@ -236,6 +239,7 @@ class InMemoryJobStore:
     @checked
     def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Touch]:
         """Lease due jobs; an expired lease makes a job claimable again."""
+        check_count("limit", limit)
         with self._lock:
             cutoff = now.timestamp()
             until = cutoff + lease.total_seconds()
@@ -256,7 +260,7 @@ class InMemoryJobStore:
     def complete(self, key: str, *, outcome: str, at: datetime) -> None:
         """End the job; sent touches count for caps."""
         with self._lock:
-            job = self._jobs[key]
+            job = self._job(key)
             job.state, job.outcome, job.lease_until = "done", outcome, None
             if outcome == "sent":
                 t = job.touch
@@ -266,7 +270,7 @@ class InMemoryJobStore:
     def release(self, key: str, *, until: datetime, reason: str) -> None:
         """Make the job due again at ``until``."""
         with self._lock:
-            job = self._jobs[key]
+            job = self._job(key)
             job.due, job.lease_until, job.reason = until.timestamp(), None, reason
             heapq.heappush(self._heap, (job.due, key))
 
@@ -290,5 +294,11 @@ class InMemoryJobStore:
     def state(self, key: str) -> tuple[str, str | None, str | None]:
         """(state, outcome, last reason) of a job, for tests and dashboards."""
         with self._lock:
-            job = self._jobs[key]
+            job = self._job(key)
             return job.state, job.outcome, job.reason
+
+    def _job(self, key: str) -> _Job:
+        job = self._jobs.get(key)
+        if job is None:
+            raise JobNotFound(key)
+        return job

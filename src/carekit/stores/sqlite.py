@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 
-from carekit._check import checked
+from carekit._check import check_count, checked
 from carekit._lifecycle import Lifecycle
 from carekit._model import CareEvent, Channel, Role, Ticket, as_status, new_event
 from carekit._time import to_utc
@@ -39,6 +39,7 @@ from carekit.campaigns._planning import SentTouch, Touch
 from carekit.exceptions import (
     ConcurrentUpdate,
     InvalidValue,
+    JobNotFound,
     SchemaError,
     StoreError,
     TicketExists,
@@ -111,11 +112,18 @@ _MIGRATIONS = {
 
 @contextlib.contextmanager
 def _faults(store: str, action: str) -> Iterator[None]:
-    """Turn SQLite's errors into :class:`StoreError` (the original kept as the cause)."""
+    """Turn SQLite's errors into :class:`StoreError` (the original kept as the cause).
+
+    A string SQLite cannot store (one with a lone surrogate, which is not UTF-8)
+    is the caller's value, not the store's fault: an InvalidValue.
+    """
     try:
         yield
     except sqlite3.Error as exc:
         raise StoreError(store, action, str(exc)) from exc
+    except UnicodeEncodeError as exc:
+        bad = exc.object if isinstance(exc.object, str) else repr(exc.object)
+        raise InvalidValue("text", bad, "text without lone surrogates (not UTF-8)") from exc
 
 
 def _rollback(db: sqlite3.Connection) -> None:
@@ -380,6 +388,7 @@ class SqliteTicketStore:
         The lease ends when the holder saves with ``release=True``, or when it
         runs out (the holder died): then the ticket is claimed again.
         """
+        check_count("limit", limit)
         cutoff = to_utc(now, "now").timestamp()
         with _transaction(self._db, self.path, "claim due tickets") as db:
             rows = db.execute(
@@ -396,6 +405,7 @@ class SqliteTicketStore:
     @checked
     def due(self, now: datetime, limit: int | None = None) -> list[str]:
         """Ids due at or before ``now``, earliest first, claimed or not (an index range scan)."""
+        check_count("limit", limit)
         cutoff = to_utc(now, "now").timestamp()
         with _faults(self.path, "read the due index"):
             rows = self._db.execute(
@@ -408,6 +418,7 @@ class SqliteTicketStore:
     @checked
     def outbox(self, limit: int = 100) -> list[tuple[int, CareEvent]]:
         """Care events saved with tickets and not yet acknowledged, oldest first."""
+        check_count("limit", limit)
         with _faults(self.path, "read the outbox"):
             rows = self._db.execute(
                 "SELECT seq, kind, customer_id, at, event_id, data FROM outbox "
@@ -546,6 +557,7 @@ class SqliteJobStore:
     @checked
     def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Touch]:
         """Lease up to ``limit`` due jobs (expired leases included), earliest first."""
+        check_count("limit", limit)
         cutoff = to_utc(now, "now").timestamp()
         with _transaction(self._db, self.path, "claim due jobs") as db:
             rows = db.execute(
@@ -564,20 +576,24 @@ class SqliteJobStore:
     def complete(self, key: str, *, outcome: str, at: datetime) -> None:
         """End the job with its outcome."""
         with _faults(self.path, "complete a job"):
-            self._db.execute(
+            done = self._db.execute(
                 "UPDATE jobs SET state = 'done', outcome = ?, done_at = ?, lease_until = NULL "
                 "WHERE key = ?",
-                (outcome, to_utc(at, "at").timestamp(), key),
+                (outcome, to_utc(at, "at").timestamp(), check_ticket_id(key, "key")),
             )
+            if done.rowcount == 0:
+                raise JobNotFound(key)
 
     @checked
     def release(self, key: str, *, until: datetime, reason: str) -> None:
         """Make the job due again at ``until``."""
         with _faults(self.path, "release a job"):
-            self._db.execute(
+            released = self._db.execute(
                 "UPDATE jobs SET due_at = ?, lease_until = NULL, reason = ? WHERE key = ?",
-                (to_utc(until, "until").timestamp(), reason, key),
+                (to_utc(until, "until").timestamp(), reason, check_ticket_id(key, "key")),
             )
+            if released.rowcount == 0:
+                raise JobNotFound(key)
 
     @checked
     def sent_since(self, customer_id: str, since: datetime) -> list[SentTouch]:
@@ -607,10 +623,11 @@ class SqliteJobStore:
         """(state, outcome, last reason) of a job."""
         with _faults(self.path, "read a job"):
             row = self._db.execute(
-                "SELECT state, outcome, reason FROM jobs WHERE key = ?", (key,)
+                "SELECT state, outcome, reason FROM jobs WHERE key = ?",
+                (check_ticket_id(key, "key"),),
             ).fetchone()
             if row is None:
-                raise KeyError(key)
+                raise JobNotFound(key)
             return row[0], row[1], row[2]
 
 
