@@ -38,10 +38,6 @@ from carekit.campaigns import CampaignScheduler
 from carekit.campaigns.recipes import csat_after_resolution
 from carekit.exceptions import (
     CarekitError,
-    EventFromTheFuture,
-    InvalidTransition,
-    TicketExists,
-    TicketNotFound,
 )
 from carekit.protocols import Clock
 from carekit.stores.memory import InMemoryJobStore
@@ -54,12 +50,6 @@ LADDER = EscalationPolicy(
         EscalationLevel("missed call", AtBreach(Metric.FIRST_RESPONSE), [Notify("supervisor")]),
     ]
 )
-STATUS = {  # carekit's errors as HTTP answers
-    TicketNotFound: 404,
-    TicketExists: 409,
-    InvalidTransition: 422,
-    EventFromTheFuture: 422,
-}
 
 
 class OnCall:
@@ -104,8 +94,7 @@ def make_app(desk: Desk) -> FastAPI:
     app = FastAPI(title="care desk")
 
     def answer(error: CarekitError) -> HTTPException:
-        code = next((c for kind, c in STATUS.items() if isinstance(error, kind)), 400)
-        return HTTPException(status_code=code, detail=str(error))
+        return HTTPException(status_code=error.http_status, detail=error.to_dict())
 
     @app.post("/tickets", status_code=201)
     def open_ticket(body: NewTicket) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,3 +66,20 @@ def test_the_lifecycle_tells_its_refusals_apart(
         Lifecycle().apply(ticket, trigger, at=T0, **data)
     assert isinstance(info.value, InvalidTransition)
     assert kind.code == info.value.to_dict()["code"]
+
+
+def test_the_how_to_lists_every_error_with_its_code_and_status() -> None:
+    """The HTTP table of docs/howto.md is the errors' own http_status and code, all of them."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "howto.md").read_text("utf-8")
+    section = page.split("## Answer API calls with the right HTTP status")[1].split("\n## ")[0]
+    rows = {
+        cells[0].strip("` "): (cells[1].strip("` "), int(cells[2]))
+        for line in section.splitlines()
+        if line.startswith("| `")
+        for cells in [[c.strip() for c in line.strip("|").split("|")]]
+    }
+    errors = {name: getattr(exceptions, name) for name in exceptions.__all__}
+    assert set(errors) == set(rows)
+    for name, cls in errors.items():
+        assert (cls.code, cls.http_status) == rows[name], name
+    assert len({cls.code for cls in errors.values()}) == len(errors)  # codes are distinct

@@ -185,7 +185,8 @@ def test_web_desk_over_real_http(
         409
         == _call(base, "POST", "/tickets", {"id": "C-1", "channel": "phone", "customer_id": "c"})[0]
     )
-    assert 422 == _call(base, "POST", "/tickets/C-1/events", {"trigger": "close"})[0]
+    assert 409 == _call(base, "POST", "/tickets/C-1/events", {"trigger": "close"})[0]  # refused
+    assert 422 == _call(base, "POST", "/tickets/C-1/events", {"trigger": "teleport"})[0]
     assert 404 == _call(base, "POST", "/tickets/nope/events", {"trigger": "resolve"})[0]
     # 16 calls at once from the phone system, on the server's threads
     with ThreadPoolExecutor(16) as pool:

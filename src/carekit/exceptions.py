@@ -41,11 +41,15 @@ class CarekitError(Exception):
     """The root of every error raised by carekit.
 
     Every error has a stable ``code`` (``"invalid_transition"``,
-    ``"ticket_exists"``...) and :meth:`to_dict` for an HTTP API; messages are
-    written for people.
+    ``"ticket_exists"``...), the ``http_status`` a web API answers it with
+    (422 for a value the caller got wrong, 409 for a conflict with the
+    ticket's state, 404 for an unknown id, 503 for a store that failed, 500 for
+    a mistake in the host's code or set-up) and :meth:`to_dict` for the
+    answer's body; messages are written for people.
     """
 
     code: ClassVar[str] = "carekit_error"
+    http_status: ClassVar[int] = 500
 
     def to_dict(self) -> dict[str, Any]:
         """The error as JSON-ready data: its code, its message, and its attributes."""
@@ -72,6 +76,7 @@ class NaiveDatetimeError(CarekitError, ValueError):
     """
 
     code: ClassVar[str] = "naive_datetime"
+    http_status: ClassVar[int] = 422
 
     def __init__(self, value: object, name: str = "datetime") -> None:
         self.value = value
@@ -90,6 +95,7 @@ class UnknownTimezoneError(CarekitError, ValueError):
     """
 
     code: ClassVar[str] = "unknown_timezone"
+    http_status: ClassVar[int] = 422
 
     def __init__(self, zone: object) -> None:
         self.zone = zone
@@ -110,6 +116,7 @@ class InvalidTransition(CarekitError, ValueError):
     """
 
     code: ClassVar[str] = "invalid_transition"
+    http_status: ClassVar[int] = 409
 
     def __init__(
         self,
@@ -141,6 +148,7 @@ class InvalidValue(CarekitError, ValueError):
     """
 
     code: ClassVar[str] = "invalid_value"
+    http_status: ClassVar[int] = 422
 
     def __init__(self, field: str, value: object, expected: str) -> None:
         self.field = field
@@ -159,6 +167,7 @@ class InvalidType(InvalidValue, TypeError):
     """
 
     code: ClassVar[str] = "invalid_type"
+    http_status: ClassVar[int] = 422
 
     def __init__(self, field: str, value: object, expected: str) -> None:
         InvalidValue.__init__(self, field, value, expected)
@@ -176,6 +185,7 @@ class OutOfRange(InvalidValue, OverflowError):
     """
 
     code: ClassVar[str] = "out_of_range"
+    http_status: ClassVar[int] = 422
 
     def __init__(self, field: str) -> None:
         InvalidValue.__init__(self, field, None, "instants within the years 1 to 9999")
@@ -200,6 +210,7 @@ class JobNotFound(CarekitError, KeyError):
     """
 
     code: ClassVar[str] = "job_not_found"
+    http_status: ClassVar[int] = 404
 
     def __init__(self, key: str) -> None:
         self.key = key
@@ -217,6 +228,7 @@ class TicketNotFound(CarekitError, KeyError):
     """
 
     code: ClassVar[str] = "ticket_not_found"
+    http_status: ClassVar[int] = 404
 
     def __init__(self, ticket_id: str) -> None:
         self.ticket_id = ticket_id
@@ -236,6 +248,7 @@ class ConcurrentUpdate(CarekitError, RuntimeError):
     """
 
     code: ClassVar[str] = "concurrent_update"
+    http_status: ClassVar[int] = 409
 
     def __init__(self, ticket_id: str, expected: int, actual: int) -> None:
         self.ticket_id = ticket_id
@@ -256,6 +269,7 @@ class CalendarError(CarekitError, ValueError):
     """
 
     code: ClassVar[str] = "calendar"
+    http_status: ClassVar[int] = 422
 
     def __init__(self, where: str, value: Any, problem: str) -> None:
         self.where = where
@@ -274,6 +288,7 @@ class PolicyError(CarekitError, ValueError):
     """
 
     code: ClassVar[str] = "policy"
+    http_status: ClassVar[int] = 422
 
     def __init__(self, path: str, value: Any, problem: str) -> None:
         self.path = path
@@ -290,6 +305,7 @@ class MissingExtra(CarekitError, ImportError):
     """
 
     code: ClassVar[str] = "missing_extra"
+    http_status: ClassVar[int] = 500
 
     def __init__(self, extra: str, package: str) -> None:
         self.extra = extra
@@ -307,6 +323,7 @@ class LifecycleDefinitionError(CarekitError, TypeError):
     """
 
     code: ClassVar[str] = "lifecycle_definition"
+    http_status: ClassVar[int] = 500
 
     def __init__(self, lifecycle: str, name: object, problem: str) -> None:
         self.lifecycle = lifecycle
@@ -322,6 +339,7 @@ class PolicyFileError(PolicyError):
     """
 
     code: ClassVar[str] = "policy_file"
+    http_status: ClassVar[int] = 422
 
     def __init__(self, errors: Iterable[PolicyError]) -> None:
         self.errors = tuple(errors)
@@ -342,6 +360,7 @@ class StaffingError(CarekitError, ValueError):
     """
 
     code: ClassVar[str] = "staffing"
+    http_status: ClassVar[int] = 422
 
     def __init__(self, field: str, value: object, problem: str) -> None:
         self.field = field
@@ -358,6 +377,7 @@ class SchemaError(CarekitError, RuntimeError):
     """
 
     code: ClassVar[str] = "schema"
+    http_status: ClassVar[int] = 500
 
     def __init__(self, path: str, found: int, supported: int) -> None:
         self.found = found
@@ -376,6 +396,7 @@ class TicketExists(CarekitError, KeyError):
     """
 
     code: ClassVar[str] = "ticket_exists"
+    http_status: ClassVar[int] = 409
 
     def __init__(self, ticket_id: str) -> None:
         self.ticket_id = ticket_id
@@ -397,6 +418,7 @@ class StoreError(CarekitError, OSError):
     """
 
     code: ClassVar[str] = "store"
+    http_status: ClassVar[int] = 503
 
     def __init__(self, store: str, action: str, detail: str) -> None:
         self.store = store
@@ -418,6 +440,7 @@ class EventFromTheFuture(CarekitError, ValueError):
     """
 
     code: ClassVar[str] = "event_from_the_future"
+    http_status: ClassVar[int] = 422
 
     def __init__(self, at: object, now: object, tolerance: object) -> None:
         self.at = at
@@ -433,15 +456,18 @@ class UnknownTrigger(InvalidTransition):
     """The trigger is not one the lifecycle knows; the ticket is unchanged."""
 
     code: ClassVar[str] = "unknown_trigger"
+    http_status: ClassVar[int] = 422
 
 
 class InvalidTriggerData(InvalidTransition):
     """The trigger's data is missing or wrong (``set_priority`` without a priority)."""
 
     code: ClassVar[str] = "invalid_trigger_data"
+    http_status: ClassVar[int] = 422
 
 
 class TransitionRefused(InvalidTransition):
     """The graph refuses the trigger: not allowed in the status, a guard, or out of order."""
 
     code: ClassVar[str] = "transition_refused"
+    http_status: ClassVar[int] = 409
