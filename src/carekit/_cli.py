@@ -211,47 +211,32 @@ def _simulate_arguments(sim: argparse.ArgumentParser) -> None:
 
 
 def _staffing_arguments(staff: argparse.ArgumentParser) -> None:
-    add = staff.add_argument
-    add(
+    staff.add_argument(
         "--calls",
         required=True,
         type=_checked("calls", _calls),
-        help="calls per interval, e.g. 40,120,300",
+        help="calls per interval, comma-separated (e.g. 40,120,300)",
     )
-    add(
-        "--aht",
-        type=_duration(above_zero=True),
-        default=timedelta(minutes=3),
-        help="average handle time (default 3m)",
-    )
-    add(
-        "--interval",
-        type=_duration(above_zero=True),
-        default=timedelta(minutes=30),
-        help="interval length (default 30m)",
-    )
-    add(
-        "--level",
-        type=_fraction(above_zero=True),
-        default=0.8,
-        help="share answered within the threshold (default 0.8)",
-    )
-    add(
-        "--within",
-        type=_duration(above_zero=False),
-        help="the threshold (default: the policy's phone pickup, 30s)",
-    )
-    add(
-        "--policies",
-        type=_checked("file", _input_file),
-        help="take the phone pickup target from this file",
-    )
-    add(
-        "--shrinkage",
-        type=_fraction(above_zero=False),
-        default=0.0,
-        help="share of paid time off the phones (e.g. 0.3)",
-    )
+    options: list[tuple[str, Callable[[str], Any], object, str]] = [
+        ("--aht", _duration(above_zero=True), timedelta(minutes=3), "average handle time (3m)"),
+        ("--interval", _duration(above_zero=True), timedelta(minutes=30), "interval length (30m)"),
+        ("--level", _fraction(above_zero=True), 0.8, "share answered within the threshold (0.8)"),
+        ("--within", _duration(above_zero=False), None, "the threshold (the policy's pickup, 30s)"),
+        (
+            "--policies",
+            _checked("file", _input_file),
+            None,
+            "take the pickup target from this file",
+        ),
+        (
+            "--shrinkage",
+            _fraction(above_zero=False),
+            0.0,
+            "share of paid time off the phones (0.3)",
+        ),
+    ]
+    for flag, kind, default, text in options:
+        staff.add_argument(flag, type=kind, default=default, help=text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
