@@ -21,8 +21,8 @@ CORE = {
     "carekit.kpis", "carekit.staffing", "carekit.i18n", "carekit._tick",
 }  # fmt: skip
 PROTOCOLS = {"carekit.protocols"}
-STORES = {"carekit.stores", "carekit.stores._codec", "carekit.stores.memory",
-          "carekit.stores.sqlite"}  # fmt: skip
+STORES = {"carekit.stores", "carekit.stores._codec", "carekit.stores._rows",
+          "carekit.stores.memory", "carekit.stores.sqlite", "carekit.stores.postgres"}  # fmt: skip
 SHELL = {
     "carekit._desk", "carekit._clock", "carekit.campaigns._scheduler", "carekit.simulate",
     "carekit.simulate._engine", "carekit.simulate._model", "carekit.simulate._replay",

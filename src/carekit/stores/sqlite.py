@@ -23,17 +23,15 @@ application (tables, no carekit schema) is refused without being touched.
 from __future__ import annotations
 
 import contextlib
-import functools
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import MappingProxyType
 
 from carekit._check import check_count, checked
 from carekit._lifecycle import Lifecycle
-from carekit._model import CareEvent, Channel, Role, Ticket, as_status, new_event
+from carekit._model import CareEvent, Ticket
 from carekit._time import to_utc
 from carekit.campaigns._planning import SentTouch, Touch
 from carekit.exceptions import (
@@ -45,7 +43,16 @@ from carekit.exceptions import (
     TicketExists,
     TicketNotFound,
 )
-from carekit.stores._codec import check_events, check_ticket_id, dumps, loads
+from carekit.stores._codec import check_ticket_id
+from carekit.stores._rows import (
+    JOB_COLUMNS,
+    care_event,
+    event_rows,
+    job_row,
+    outbox_row,
+    replay,
+    touch,
+)
 
 __all__ = ["SCHEMA_VERSION", "SqliteJobStore", "SqliteTicketStore", "open_database"]
 
@@ -285,25 +292,9 @@ class SqliteTicketStore:
         if not rows:
             raise TicketNotFound(ticket_id)
         try:
-            return self._replay(ticket_id, rows)
+            return replay(self.lifecycle, ticket_id, rows)
         except (ValueError, KeyError, TypeError) as exc:
             raise StoreError(self.path, f"read ticket {ticket_id!r}", repr(exc)) from exc
-
-    def _replay(self, ticket_id: str, rows: Sequence[tuple[str, ...]]) -> Ticket:
-        roles_for = self.lifecycle.roles_for
-        events = [
-            new_event(
-                kind,
-                datetime.fromisoformat(at),
-                actor,
-                as_status(before),
-                as_status(after),
-                MappingProxyType(loads(data)),
-                _roles(roles) if roles is not None else roles_for(kind, before, after),
-            )
-            for kind, at, actor, before, after, data, roles in rows
-        ]
-        return self.lifecycle.replay(ticket_id, events)
 
     @checked
     def save(
@@ -331,8 +322,8 @@ class SqliteTicketStore:
         """
         due = None if due_at is None else to_utc(due_at, "due_at").timestamp()
         first = expected_version if rewrite_from is None else min(rewrite_from, expected_version)
-        new = _rows(ticket, first)
-        outbox = [_outbox_row(e) for e in care_events]
+        new = event_rows(ticket, first)
+        outbox = [outbox_row(e) for e in care_events]
         with _transaction(self._db, self.path, f"save ticket {ticket.id!r}") as db:
             row = db.execute("SELECT version FROM tickets WHERE id = ?", (ticket.id,)).fetchone()
             actual = row[0] if row else 0
@@ -369,7 +360,7 @@ class SqliteTicketStore:
         for ticket, due_at in tickets:
             due = None if due_at is None else to_utc(due_at, "due_at").timestamp()
             heads.append((ticket.id, ticket.version, due))
-            rows.extend(_rows(ticket, 0))
+            rows.extend(event_rows(ticket, 0))
         try:
             with _transaction(self._db, self.path, "load tickets") as db:
                 db.executemany(
@@ -427,7 +418,7 @@ class SqliteTicketStore:
             ).fetchall()
         try:
             return [
-                (seq, _care_event(kind, customer, at, eid, data))
+                (seq, care_event(kind, customer, at, eid, data))
                 for seq, kind, customer, at, eid, data in rows
             ]
         except (ValueError, KeyError, TypeError) as exc:  # a row damaged outside carekit
@@ -448,46 +439,6 @@ class SqliteTicketStore:
     def __len__(self) -> int:
         with _faults(self.path, "count tickets"):
             return int(self._db.execute("SELECT count(*) FROM tickets").fetchone()[0])
-
-
-def _rows(ticket: Ticket, first: int) -> list[tuple[object, ...]]:
-    """The ``ticket_events`` rows of the ticket's events from index ``first`` on."""
-    check_ticket_id(ticket.id)
-    events = ticket.events[first:]
-    data = check_events(events)
-    return [
-        (
-            ticket.id,
-            seq,
-            e.kind,
-            e.at.isoformat(),
-            e.actor,
-            str(e.status_before),
-            str(e.status_after),
-            encoded,
-            ",".join(sorted(e.roles)),
-        )
-        for seq, e, encoded in zip(range(first, ticket.version), events, data, strict=True)
-    ]
-
-
-def _outbox_row(event: CareEvent) -> tuple[object, ...]:
-    return (event.kind, event.customer_id, event.at.timestamp(), event.id, dumps(event.data))
-
-
-def _care_event(kind: str, customer: str, at: float, event_id: str | None, data: str) -> CareEvent:
-    return CareEvent(kind, customer, datetime.fromtimestamp(at, UTC), id=event_id, data=loads(data))
-
-
-@functools.cache
-def _roles(text: str) -> frozenset[Role]:
-    return frozenset(Role(r) for r in text.split(",") if r)
-
-
-_JOB_COLUMNS = (
-    "key, campaign, customer_id, step, occurrence, due_at, template, channel, fields, "
-    "transactional, grp"
-)
 
 
 class SqliteJobStore:
@@ -517,9 +468,9 @@ class SqliteJobStore:
         """Add ``touch`` unless its key exists (idempotent)."""
         with _faults(self.path, "enqueue a job"):
             cur = self._db.execute(
-                f"INSERT OR IGNORE INTO jobs ({_JOB_COLUMNS}, enrolled_at) "
+                f"INSERT OR IGNORE INTO jobs ({JOB_COLUMNS}, enrolled_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*_job_row(touch), to_utc(enrolled_at, "enrolled_at").timestamp()),
+                (*job_row(touch), to_utc(enrolled_at, "enrolled_at").timestamp()),
             )
             return cur.rowcount == 1
 
@@ -530,9 +481,9 @@ class SqliteJobStore:
         with _transaction(self._db, self.path, "enqueue jobs") as db:
             before = db.total_changes
             db.executemany(
-                f"INSERT OR IGNORE INTO jobs ({_JOB_COLUMNS}, enrolled_at) "
+                f"INSERT OR IGNORE INTO jobs ({JOB_COLUMNS}, enrolled_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                ((*_job_row(t), at) for t in touches),
+                ((*job_row(t), at) for t in touches),
             )
             return db.total_changes - before
 
@@ -561,7 +512,7 @@ class SqliteJobStore:
         cutoff = to_utc(now, "now").timestamp()
         with _transaction(self._db, self.path, "claim due jobs") as db:
             rows = db.execute(
-                f"SELECT {_JOB_COLUMNS} FROM jobs "
+                f"SELECT {JOB_COLUMNS} FROM jobs "
                 "WHERE state = 'pending' AND due_at <= ? "
                 "AND (lease_until IS NULL OR lease_until <= ?) ORDER BY due_at LIMIT ?",
                 (cutoff, cutoff, limit),
@@ -570,7 +521,7 @@ class SqliteJobStore:
                 "UPDATE jobs SET lease_until = ?, attempts = attempts + 1 WHERE key = ?",
                 [(cutoff + lease.total_seconds(), r[0]) for r in rows],
             )
-        return [_touch(r) for r in rows]
+        return [touch(r) for r in rows]
 
     @checked
     def complete(self, key: str, *, outcome: str, at: datetime) -> None:
@@ -629,36 +580,3 @@ class SqliteJobStore:
             if row is None:
                 raise JobNotFound(key)
             return row[0], row[1], row[2]
-
-
-def _job_row(t: Touch) -> tuple[object, ...]:
-    return (
-        t.key,
-        t.campaign,
-        t.customer_id,
-        t.step,
-        t.occurrence,
-        t.due_at.timestamp(),
-        t.template,
-        None if t.channel is None else t.channel.value,
-        dumps(t.fields),
-        int(t.transactional),
-        t.group,
-    )
-
-
-def _touch(row: tuple[object, ...]) -> Touch:
-    key, campaign, customer, step, occurrence, due, template, channel, fields, tx, group = row
-    return Touch(
-        key=str(key),
-        campaign=str(campaign),
-        customer_id=str(customer),
-        step=int(step),  # type: ignore[call-overload]
-        occurrence=str(occurrence),
-        due_at=datetime.fromtimestamp(float(due), UTC),  # type: ignore[arg-type]
-        template=str(template),
-        channel=None if channel is None else Channel(str(channel)),
-        fields=loads(str(fields)),
-        transactional=bool(tx),
-        group=None if group is None else str(group),
-    )
