@@ -57,14 +57,24 @@ def local(zone: str, year: int, month: int, day: int, hour: int = 0, minute: int
     return pendulum.datetime(year, month, day, hour, minute, tz=zone)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def jobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
     if request.param == "memory":
         yield InMemoryJobStore()
-    else:
+    elif request.param == "sqlite":
         store = SqliteJobStore(tmp_path / "jobs.sqlite3")
         yield store
         store.close()
+    else:
+        from carekit.stores.postgres import PostgresJobStore  # noqa: PLC0415 - an extra
+
+        postgres = PostgresJobStore(
+            request.getfixturevalue("pg_dsn"),
+            schema=request.getfixturevalue("pg_schema"),
+            create=True,
+        )
+        yield postgres
+        postgres.close()
 
 
 def make(

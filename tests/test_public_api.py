@@ -31,6 +31,7 @@ PUBLIC_MODULES = {
     "carekit.staffing",
     "carekit.stores",
     "carekit.stores.memory",
+    "carekit.stores.postgres",
     "carekit.stores.sqlite",
     "carekit.testing",
 }

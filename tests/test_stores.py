@@ -1,4 +1,4 @@
-"""One contract, two stores: the in-memory fake and the SQLite store."""
+"""One contract, three stores: the in-memory fake, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -35,14 +35,24 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 L = Lifecycle()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TicketStore]:
     if request.param == "memory":
         yield InMemoryTicketStore()
-    else:
+    elif request.param == "sqlite":
         sqlite = SqliteTicketStore(tmp_path / "desk.sqlite3")
         yield sqlite
         sqlite.close()
+    else:
+        from carekit.stores.postgres import PostgresTicketStore  # noqa: PLC0415 - an extra
+
+        postgres = PostgresTicketStore(
+            request.getfixturevalue("pg_dsn"),
+            schema=request.getfixturevalue("pg_schema"),
+            create=True,
+        )
+        yield postgres
+        postgres.close()
 
 
 def worked(ticket_id: str = "T-1") -> Ticket:
@@ -360,11 +370,21 @@ def test_what_a_store_cannot_keep_is_refused_at_save(
 
 
 def test_any_valid_unicode_round_trips(store: TicketStore) -> None:
-    """Scripts, emoji and characters outside the BMP come back as they were."""
-    text = "Halo \U0001f44b \u4f60\u597d \u0645\u0631\u062d\u0628\u0627 \U0001d518 \u0000"
-    ticket = Ticket.open("T-u", channel="chat", customer_id="c", at=T0, actor=text, body=text)
+    """Scripts, emoji and characters outside the BMP come back as they were.
+
+    In event data any text round-trips, NUL included; a name (an actor, an id)
+    holds no NUL in any store (PostgreSQL's text cannot), refused at save.
+    """
+    text = "Halo \U0001f44b \u4f60\u597d \u0645\u0631\u062d\u0628\u0627 \U0001d518"
+    body = text + " \u0000"
+    ticket = Ticket.open("T-u", channel="chat", customer_id="c", at=T0, actor=text, body=body)
     store.save(ticket, expected_version=0)
     assert ticket == store.get("T-u")
+    nul = Ticket.open("T-n", channel="chat", customer_id="c", at=T0, actor="dewi\u0000")
+    with pytest.raises(InvalidValue, match="NUL"):
+        store.save(nul, expected_version=0)
+    with pytest.raises(TicketNotFound):
+        store.get("T-n")
 
 
 def test_bulk_load_refuses_a_naive_due_instant(store: TicketStore) -> None:

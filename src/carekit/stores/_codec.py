@@ -187,10 +187,21 @@ def _check(value: Any) -> None:
 
 
 def check_ticket_id(ticket_id: str, field: str = "id") -> str:
-    """Check that a store can keep ``ticket_id`` (or a job's key): text without lone surrogates."""
+    """Check that a store can keep ``ticket_id`` (or a job's key) as a name.
+
+    A name (an id, a key, an actor, an event's kind) is text without lone
+    surrogates and without NUL characters, so that every store, PostgreSQL
+    included, keeps it exactly. (Text inside event data may hold anything.)
+    """
     if type(ticket_id) is not str:
         raise InvalidValue(field, ticket_id, "a non-empty string")
-    return _text(ticket_id, field)
+    return _name(ticket_id, field)
+
+
+def _name(value: str, field: str) -> str:
+    if "\x00" in value:
+        raise InvalidValue(field, value, "a name without NUL characters")
+    return _text(value, field)
 
 
 def check_events(events: Iterable[TicketEvent], *, as_json: bool = True) -> list[str]:
@@ -205,11 +216,11 @@ def check_events(events: Iterable[TicketEvent], *, as_json: bool = True) -> list
     """
     encoded = []
     for event in events:
-        _text(event.kind, "kind")
+        _name(event.kind, "kind")
         if event.actor is not None:
             if type(event.actor) is not str:
                 raise InvalidValue("actor", event.actor, "text (an agent's id) or None")
-            _text(event.actor, "actor")
+            _name(event.actor, "actor")
         if as_json:
             encoded.append(dumps(event.data))
         else:

@@ -44,8 +44,8 @@ from carekit.exceptions import (
     TicketNotFound,
 )
 from carekit.stores._codec import check_ticket_id
+from carekit.stores._rows import JOB_COLUMNS as _JOB_COLUMNS
 from carekit.stores._rows import (
-    JOB_COLUMNS,
     care_event,
     event_rows,
     job_row,
@@ -468,7 +468,7 @@ class SqliteJobStore:
         """Add ``touch`` unless its key exists (idempotent)."""
         with _faults(self.path, "enqueue a job"):
             cur = self._db.execute(
-                f"INSERT OR IGNORE INTO jobs ({JOB_COLUMNS}, enrolled_at) "
+                f"INSERT OR IGNORE INTO jobs ({_JOB_COLUMNS}, enrolled_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*job_row(touch), to_utc(enrolled_at, "enrolled_at").timestamp()),
             )
@@ -481,7 +481,7 @@ class SqliteJobStore:
         with _transaction(self._db, self.path, "enqueue jobs") as db:
             before = db.total_changes
             db.executemany(
-                f"INSERT OR IGNORE INTO jobs ({JOB_COLUMNS}, enrolled_at) "
+                f"INSERT OR IGNORE INTO jobs ({_JOB_COLUMNS}, enrolled_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 ((*job_row(t), at) for t in touches),
             )
@@ -512,7 +512,7 @@ class SqliteJobStore:
         cutoff = to_utc(now, "now").timestamp()
         with _transaction(self._db, self.path, "claim due jobs") as db:
             rows = db.execute(
-                f"SELECT {JOB_COLUMNS} FROM jobs "
+                f"SELECT {_JOB_COLUMNS} FROM jobs "
                 "WHERE state = 'pending' AND due_at <= ? "
                 "AND (lease_until IS NULL OR lease_until <= ?) ORDER BY due_at LIMIT ?",
                 (cutoff, cutoff, limit),
