@@ -19,13 +19,38 @@ from carekit import (
     Notify,
     Ticket,
 )
-from carekit.campaigns import CampaignScheduler
+from carekit.campaigns import CampaignScheduler, CareEvent
 from carekit.campaigns.recipes import csat_after_resolution
 from carekit.i18n import Message
+from carekit.protocols import JobStore, TicketStore
 from carekit.stores.sqlite import SqliteJobStore, SqliteTicketStore
 from carekit.testing import InMemoryDirectory, ManualClock
 
 CUSTOMER = Customer("c-1", name="Siti", locale="id", timezone="Asia/Jakarta", consent={"email"})
+CUSTOMERS = [CUSTOMER] + [
+    Customer(f"k-{i}", name="Budi", locale="id", timezone="Asia/Jakarta", consent={"email"})
+    for i in range(400)
+]
+
+
+def ticket_store(spec: str) -> TicketStore:
+    """The store a spec names: a SQLite file, or ``postgresql://...|schema``."""
+    if spec.startswith("postgresql://"):
+        from carekit.stores.postgres import PostgresTicketStore  # noqa: PLC0415
+
+        dsn, schema = spec.split("|")
+        return PostgresTicketStore(dsn, schema=schema, create=True)
+    return SqliteTicketStore(spec)
+
+
+def job_store(spec: str) -> JobStore:
+    """The job store a spec names (as :func:`ticket_store`)."""
+    if spec.startswith("postgresql://"):
+        from carekit.stores.postgres import PostgresJobStore  # noqa: PLC0415
+
+        dsn, schema = spec.split("|")
+        return PostgresJobStore(dsn, schema=schema, create=True)
+    return SqliteJobStore(spec)
 
 
 class SqliteSender:
@@ -55,9 +80,9 @@ def scheduler(jobs: str, sent: str, now: datetime, *, dying: bool = False) -> Ca
     sender = DyingSender(sent) if dying else SqliteSender(sent)
     return CampaignScheduler(
         [csat_after_resolution()],
-        SqliteJobStore(jobs),
+        job_store(jobs),
         sender,
-        InMemoryDirectory([CUSTOMER]),
+        InMemoryDirectory(CUSTOMERS),
         clock=ManualClock(now),
     )
 
@@ -69,7 +94,7 @@ def run_and_die(jobs: str, sent: str, now_ts: float) -> None:
 
 def claim_all(jobs: str, out: str, now_ts: float) -> None:
     """Claim in small batches until nothing is left; write what this process got."""
-    store = SqliteJobStore(jobs)
+    store = job_store(jobs)
     now = datetime.fromtimestamp(now_ts, UTC)
     got: list[str] = []
     while batch := store.claim(now, limit=5, lease=timedelta(minutes=5)):
@@ -96,15 +121,15 @@ class KeyLog:
 
 def seed_desk(db: str, tickets: int, first: int = 0) -> None:
     """Store ``tickets`` phone calls opened at DESK_T0, due at their 30 s breach."""
-    store = SqliteTicketStore(db)
-    store.load(
+    store = ticket_store(db)
+    store.load(  # type: ignore[attr-defined]
         (
             Ticket.open(f"C-{i}", channel="phone", customer_id="c", at=DESK_T0),
             DESK_T0 + timedelta(seconds=30),
         )
         for i in range(first, first + tickets)
     )
-    store.close()
+    store.close()  # type: ignore[attr-defined]
 
 
 def tick_worker(db: str, log: str, now_ts: float, lease_s: float = 60.0) -> None:
@@ -113,7 +138,7 @@ def tick_worker(db: str, log: str, now_ts: float, lease_s: float = 60.0) -> None
         [EscalationLevel("missed", AtBreach(Metric.FIRST_RESPONSE), [Notify("lead")])]
     )
     desk = Desk(
-        SqliteTicketStore(db),
+        ticket_store(db),
         clock=ManualClock(datetime.fromtimestamp(now_ts, UTC)),
         escalation=ladder,
         handler=KeyLog(log),
@@ -121,3 +146,24 @@ def tick_worker(db: str, log: str, now_ts: float, lease_s: float = 60.0) -> None
     )
     while desk.tick(limit=20).claimed:
         pass
+
+
+def seed_jobs(jobs: str, sent: str, customers: int, resolved_ts: float) -> float:
+    """One CSAT survey for each of the first ``customers``; return when the last is due."""
+    resolved = datetime.fromtimestamp(resolved_ts, UTC)
+    planner = scheduler(jobs, sent, resolved)
+    due = [
+        touch.due_at
+        for i in range(customers)
+        for touch in planner.handle(CareEvent("ticket_resolved", f"k-{i}", resolved, id=f"T-{i}"))
+    ]
+    return max(due).timestamp()
+
+
+def run_due_worker(jobs: str, sent: str, now_ts: float) -> None:
+    """Run the scheduler's due jobs until a round hands nothing over."""
+    worker = scheduler(jobs, sent, datetime.fromtimestamp(now_ts, UTC))
+    while True:
+        report = worker.run_due(limit=20)
+        if not (report.sent or report.deferred or report.suppressed or report.failed):
+            return

@@ -1,4 +1,7 @@
-"""Real worker processes ticking one SQLite desk: nothing lost, nothing doubled, kill -9 too."""
+"""Real worker processes on one database: nothing lost, nothing doubled, kill -9 too.
+
+Each test runs on SQLite (one file) and on PostgreSQL (a schema of the local server).
+"""
 
 from __future__ import annotations
 
@@ -32,9 +35,17 @@ def handed(log: Path) -> list[str]:
         db.close()
 
 
-def test_four_workers_hand_every_breach_over_once(tmp_path: Path) -> None:
-    """4 processes ticking one file with 2,000 tickets due: 0 lost, 0 extra."""
-    db, log = str(tmp_path / "desk.sqlite3"), str(tmp_path / "log.sqlite3")
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where the workers keep tickets and jobs: a SQLite file or a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return str(tmp_path / "desk.sqlite3")
+    return f"{request.getfixturevalue('pg_dsn')}|{request.getfixturevalue('pg_schema')}"
+
+
+def test_four_workers_hand_every_breach_over_once(tmp_path: Path, database: str) -> None:
+    """4 processes ticking one database with 2,000 tickets due: 0 lost, 0 extra."""
+    db, log = database, str(tmp_path / "log.sqlite3")
     _workers.seed_desk(db, TICKETS)
     now = (_workers.DESK_T0 + timedelta(minutes=1)).timestamp()
     ctx = multiprocessing.get_context("spawn")
@@ -49,12 +60,14 @@ def test_four_workers_hand_every_breach_over_once(tmp_path: Path) -> None:
     assert TICKETS == len(keys)
 
 
-def _kill_run(tmp_path: Path, kills: int, seed: int, tickets: int) -> tuple[list[str], int]:
+def _kill_run(
+    tmp_path: Path, database: str, kills: int, seed: int, tickets: int
+) -> tuple[list[str], int]:
     """Workers killed with SIGKILL at random moments, restarted, then one finishes the work.
 
     Every round seeds more tickets, so that each kill lands while there is work.
     """
-    db, log = str(tmp_path / "desk.sqlite3"), str(tmp_path / "log.sqlite3")
+    db, log = database, str(tmp_path / "log.sqlite3")
     now = (_workers.DESK_T0 + timedelta(minutes=1)).timestamp()
     ctx = multiprocessing.get_context("spawn")
     rng = random.Random(seed)
@@ -90,14 +103,37 @@ def _kill_run(tmp_path: Path, kills: int, seed: int, tickets: int) -> tuple[list
     return keys, done
 
 
-def test_kill_9_loses_nothing_and_doubles_at_most_once_per_kill(tmp_path: Path) -> None:
+def test_kill_9_loses_nothing_and_doubles_at_most_once_per_kill(
+    tmp_path: Path, database: str
+) -> None:
     """A handful of kills: every breach handed over; extras at most one per kill, same key."""
-    keys, kills = _kill_run(tmp_path, kills=3, seed=1, tickets=400)
+    keys, kills = _kill_run(tmp_path, database, kills=3, seed=1, tickets=400)
     assert len(keys) - len(set(keys)) <= kills
 
 
 @pytest.mark.slow
-def test_fifty_kills_lose_nothing(tmp_path: Path) -> None:
+def test_fifty_kills_lose_nothing(tmp_path: Path, database: str) -> None:
     """The long fault-injection run: 50 kills."""
-    keys, kills = _kill_run(tmp_path, kills=50, seed=2, tickets=400)
+    keys, kills = _kill_run(tmp_path, database, kills=50, seed=2, tickets=400)
     assert len(keys) - len(set(keys)) <= kills
+
+
+def test_four_schedulers_send_every_survey_once(tmp_path: Path, database: str) -> None:
+    """4 processes running CampaignScheduler.run_due on one job store: each survey sent once."""
+    jobs = database if "|" in database else str(tmp_path / "jobs.sqlite3")
+    sent = str(tmp_path / "sent.sqlite3")
+    resolved = _workers.DESK_T0
+    last_due = _workers.seed_jobs(jobs, sent, 300, resolved.timestamp())
+    ctx = multiprocessing.get_context("spawn")
+    workers = [
+        ctx.Process(target=_workers.run_due_worker, args=(jobs, sent, last_due + 60))
+        for _ in range(4)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+        assert 0 == w.exitcode
+    rows = sqlite3.connect(sent).execute("SELECT key, attempts FROM sent").fetchall()
+    assert 300 == len(rows)
+    assert {1} == {attempts for _, attempts in rows}
