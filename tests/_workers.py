@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from carekit import (
 )
 from carekit.campaigns import CampaignScheduler, CareEvent
 from carekit.campaigns.recipes import csat_after_resolution
+from carekit.exceptions import StoreError
 from carekit.i18n import Message
 from carekit.protocols import JobStore, TicketStore
 from carekit.stores.sqlite import SqliteJobStore, SqliteTicketStore
@@ -132,8 +134,14 @@ def seed_desk(db: str, tickets: int, first: int = 0) -> None:
     store.close()  # type: ignore[attr-defined]
 
 
-def tick_worker(db: str, log: str, now_ts: float, lease_s: float = 60.0) -> None:
-    """Tick one SQLite desk until nothing is due and unclaimed."""
+def tick_worker(
+    db: str, log: str, now_ts: float, lease_s: float = 60.0, *, resilient: bool = False
+) -> None:
+    """Tick one desk until nothing is due and unclaimed.
+
+    ``resilient``: as a production worker loop does, a StoreError (the database
+    went away) is waited out and the tick tried again.
+    """
     ladder = EscalationPolicy(
         [EscalationLevel("missed", AtBreach(Metric.FIRST_RESPONSE), [Notify("lead")])]
     )
@@ -144,8 +152,16 @@ def tick_worker(db: str, log: str, now_ts: float, lease_s: float = 60.0) -> None
         handler=KeyLog(log),
         lease=timedelta(seconds=lease_s),
     )
-    while desk.tick(limit=20).claimed:
-        pass
+    failures = 0
+    while True:
+        try:
+            if not desk.tick(limit=20).claimed:
+                return
+        except StoreError:
+            failures += 1
+            if not resilient or failures > 300:
+                raise
+            time.sleep(0.1)
 
 
 def seed_jobs(jobs: str, sent: str, customers: int, resolved_ts: float) -> float:

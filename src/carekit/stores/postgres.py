@@ -169,7 +169,13 @@ def _pool(dsn_or_pool: str | ConnectionPool[Any], where: str) -> tuple[Connectio
         raise InvalidValue("dsn", dsn_or_pool, "a DSN (postgresql://...) or a ConnectionPool")
     with _faults(where, "connect"):
         pool: ConnectionPool[Any] = ConnectionPool(
-            dsn_or_pool, min_size=1, max_size=8, open=True, timeout=30.0
+            dsn_or_pool,
+            min_size=1,
+            max_size=8,
+            open=True,
+            timeout=30.0,
+            check=ConnectionPool.check_connection,  # after a server restart: a fresh one
+            reconnect_timeout=60.0,
         )
         pool.wait(timeout=30.0)
     return pool, True
