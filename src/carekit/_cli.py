@@ -1,4 +1,4 @@
-"""The command line: ``python -m carekit simulate | check | staffing``.
+"""The command line: ``python -m carekit simulate | check | staffing | db``.
 
 For the people who run the desk as much as for developers: each command has
 ``--help``, prints plain text, and exits non-zero when something is wrong.
@@ -174,6 +174,14 @@ def _parser() -> argparse.ArgumentParser:
         description="Validate a policy TOML file. Exit 0 when valid, else 1 with every error.",
     )
     check.add_argument("file", type=_checked("file", _input_file))
+    _db_arguments(
+        sub.add_parser(
+            "db",
+            help="create or migrate carekit's PostgreSQL schema; copy a SQLite desk into it",
+            description="PostgreSQL (carekit[postgres]): 'upgrade' creates or migrates the "
+            "schema; 'copy' copies a SQLite desk (tickets, outbox, jobs) into an empty schema.",
+        )
+    )
     _staffing_arguments(
         sub.add_parser(
             "staffing",
@@ -208,6 +216,40 @@ def _simulate_arguments(sim: argparse.ArgumentParser) -> None:
         type=_whole(1, MAX_EXTRA_AGENTS),
         help="what-if: also run with this many more agents per shift",
     )
+
+
+def _db_arguments(db: argparse.ArgumentParser) -> None:
+    actions = db.add_subparsers(dest="action", required=True)
+    for name, text in (
+        ("upgrade", "create or migrate the schema"),
+        ("copy", "copy a SQLite desk into an empty schema"),
+    ):
+        action = actions.add_parser(name, help=text, description=text)
+        action.add_argument("--dsn", required=True, help="postgresql://user@host:port/database")
+        action.add_argument("--schema", default="carekit", help="the schema (default carekit)")
+        if name == "copy":
+            action.add_argument(
+                "--from",
+                dest="source",
+                required=True,
+                type=_checked("file", _input_file),
+                help="the SQLite file of the desk",
+            )
+
+
+def _db(args: argparse.Namespace) -> int:
+    from carekit.stores import postgres  # noqa: PLC0415 - an optional extra
+
+    with _usage("--schema"):
+        postgres._schema_name(args.schema)
+    if args.action == "upgrade":
+        found = postgres.upgrade(args.dsn, args.schema)
+        print(f"schema {args.schema}: version {found or 'none'} -> {postgres.SCHEMA_VERSION}")
+        return 0
+    counts = postgres.copy_from_sqlite(str(args.source), args.dsn, args.schema)
+    copied = ", ".join(f"{n} {table}" for table, n in counts.items())
+    print(f"copied {args.source} into schema {args.schema}: {copied}")
+    return 0
 
 
 def _staffing_arguments(staff: argparse.ArgumentParser) -> None:
@@ -247,6 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args.file)
         if args.command == "staffing":
             return _staffing(args)
+        if args.command == "db":
+            return _db(args)
         return _simulate(args)
     except _Usage as exc:
         print(f"error: {exc}", file=sys.stderr)

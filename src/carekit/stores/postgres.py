@@ -44,6 +44,7 @@ from carekit._model import CareEvent, Ticket
 from carekit._time import to_utc
 from carekit.campaigns._planning import SentTouch, Touch
 from carekit.exceptions import (
+    CarekitError,
     ConcurrentUpdate,
     InvalidValue,
     JobNotFound,
@@ -68,7 +69,13 @@ if TYPE_CHECKING:
     from psycopg import Connection
     from psycopg_pool import ConnectionPool
 
-__all__ = ["SCHEMA_VERSION", "PostgresJobStore", "PostgresTicketStore", "upgrade"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "PostgresJobStore",
+    "PostgresTicketStore",
+    "copy_from_sqlite",
+    "upgrade",
+]
 
 SCHEMA_VERSION = 1
 """The version of the PostgreSQL schema this carekit writes."""
@@ -150,12 +157,14 @@ def _faults(store: str, action: str) -> Iterator[None]:
     psycopg = _psycopg()
     try:
         yield
+    except CarekitError:
+        raise
     except psycopg.errors.DataError as exc:
         raise InvalidValue("text", str(exc).splitlines()[0], "text PostgreSQL can keep") from exc
     except UnicodeEncodeError as exc:
         raise InvalidValue("text", exc.object, "text without lone surrogates") from exc
     except (psycopg.Error, OSError) as exc:
-        raise StoreError(store, action, str(exc).strip() or type(exc).__name__) from exc
+        raise StoreError(store, action, " ".join(str(exc).split()) or type(exc).__name__) from exc
 
 
 def _pool(dsn_or_pool: str | ConnectionPool[Any], where: str) -> tuple[ConnectionPool[Any], bool]:
@@ -167,7 +176,10 @@ def _pool(dsn_or_pool: str | ConnectionPool[Any], where: str) -> tuple[Connectio
         return dsn_or_pool, False
     if not isinstance(dsn_or_pool, str):
         raise InvalidValue("dsn", dsn_or_pool, "a DSN (postgresql://...) or a ConnectionPool")
+    psycopg = _psycopg()
     with _faults(where, "connect"):
+        with psycopg.connect(dsn_or_pool, connect_timeout=10):  # a server that is not there
+            pass  # fails here, at once and with its reason, not after the pool's retries
         pool: ConnectionPool[Any] = ConnectionPool(
             dsn_or_pool,
             min_size=1,
@@ -618,3 +630,57 @@ class PostgresJobStore(_Store):
         if row is None:
             raise JobNotFound(key)
         return row[0], row[1], row[2]
+
+
+_COPIED = {  # table: its columns, the same in both databases
+    "tickets": "id, version, next_due_at, lease_until",
+    "ticket_events": "ticket_id, seq, kind, at, actor, status_before, status_after, data, roles",
+    "outbox": "kind, customer_id, at, event_id, data",
+    "jobs": (
+        "key, campaign, customer_id, step, occurrence, due_at, template, channel, fields, "
+        "transactional, grp, state, lease_until, enrolled_at, outcome, reason, done_at, attempts"
+    ),
+}
+
+
+@checked
+def copy_from_sqlite(path: str, dsn_or_pool: Any, schema: str = "carekit") -> dict[str, int]:
+    """Copy a SQLite desk (tickets, their events, the outbox, jobs) into PostgreSQL.
+
+    The rows are the same in both databases, so the copy is exact: versions,
+    due instants, leases and job states included. The PostgreSQL schema is
+    created when missing and must hold no tickets or jobs yet. One transaction:
+    all or nothing. Returns the rows copied per table.
+
+    Raises:
+        StoreError: either database failed, or the PostgreSQL schema is not empty.
+    """
+    from carekit.stores.sqlite import open_database  # noqa: PLC0415 - only for a copy
+
+    name = _schema_name(schema)
+    source = open_database(path)  # migrates an older file first
+    pool, own = _pool(dsn_or_pool, name)
+    counts: dict[str, int] = {}
+    try:
+        with _faults(name, "copy a SQLite desk"), pool.connection() as conn:
+            _upgrade(conn, name)
+            with conn.transaction(), conn.cursor() as cur:
+                for table in ("tickets", "jobs"):
+                    row = cur.execute(f"SELECT count(*) FROM {name}.{table}").fetchone()
+                    if row and row[0]:
+                        raise StoreError(
+                            f"postgres schema {name}",
+                            "copy a SQLite desk",
+                            f"its {table} table is not empty: copy into a new schema",
+                        )
+                for table, columns in _COPIED.items():
+                    rows = source.execute(f"SELECT {columns} FROM {table}").fetchall()
+                    with cur.copy(f"COPY {name}.{table} ({columns}) FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+                    counts[table] = len(rows)
+    finally:
+        source.close()
+        if own:
+            pool.close()
+    return counts
