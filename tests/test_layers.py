@@ -24,7 +24,8 @@ PROTOCOLS = {"carekit.protocols"}
 STORES = {"carekit.stores", "carekit.stores._codec", "carekit.stores._rows",
           "carekit.stores.memory", "carekit.stores.sqlite", "carekit.stores.postgres"}  # fmt: skip
 SHELL = {
-    "carekit._desk", "carekit._clock", "carekit.campaigns._scheduler", "carekit.simulate",
+    "carekit._desk", "carekit._clock", "carekit._worker", "carekit.campaigns._scheduler",
+    "carekit.simulate",
     "carekit.simulate._engine", "carekit.simulate._model", "carekit.simulate._replay",
     "carekit.simulate._report", "carekit._cli", "carekit.__main__", "carekit.testing",
 }  # fmt: skip

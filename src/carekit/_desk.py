@@ -30,6 +30,7 @@ transaction; :meth:`Desk.drain_events` hands them to campaigns.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,7 @@ from carekit._sla_report import SlaReport
 from carekit._tick import CareData, TickPlan, care_events, plan_tick
 from carekit._tick import eta as running_eta
 from carekit._time import to_utc
+from carekit._worker import run_loop
 from carekit.exceptions import ConcurrentUpdate, EventFromTheFuture
 from carekit.protocols import (
     Clock,
@@ -354,6 +356,25 @@ class Desk:
             only=only,
             care_data=self.care_data,
         )
+
+    @checked
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        poll: timedelta = timedelta(seconds=30),
+        limit: int = 1000,
+    ) -> int:
+        """A worker's loop: tick until ``stop`` is set; return how many ticks claimed work.
+
+        After a tick that claimed nothing the worker waits for ``poll``, or less:
+        on PostgreSQL a save announces its due instant (LISTEN/NOTIFY) and the
+        worker wakes for it. A store error is waited out, never fatal. Run it in
+        a thread or a process of its own; set ``stop`` to end it.
+        """
+        check_count("limit", limit)
+        wait = getattr(self.store, "wait", None)
+        return run_loop(lambda: bool(self.tick(limit=limit).claimed), wait, stop, poll)
 
     # -- care events ----------------------------------------------------------------
 

@@ -14,6 +14,7 @@ de-duplicates. Two workers never hold one job within a lease.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
@@ -23,6 +24,7 @@ from carekit._check import check_count, checked
 from carekit._clock import SystemClock
 from carekit._model import CareEvent, Customer
 from carekit._time import to_utc
+from carekit._worker import run_loop
 from carekit.campaigns._planning import (
     Campaign,
     Cap,
@@ -204,6 +206,22 @@ class CampaignScheduler:
         return isinstance(trigger, OnSegment) and trigger.predicate(customer)
 
     # -- delivery -------------------------------------------------------------------
+
+    @checked
+    def run(
+        self, stop: threading.Event, *, poll: timedelta = timedelta(seconds=30), limit: int = 100
+    ) -> int:
+        """A worker's loop: :meth:`run_due` until ``stop`` is set (as :meth:`Desk.run`).
+
+        Returns how many rounds handed something over.
+        """
+        check_count("limit", limit)
+
+        def step() -> bool:
+            report = self.run_due(limit=limit)
+            return bool(report.sent or report.deferred or report.suppressed or report.failed)
+
+        return run_loop(step, getattr(self.jobs, "wait", None), stop, poll)
 
     @checked
     def run_due(self, limit: int = 100, now: datetime | None = None) -> RunReport:

@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
+import time
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -272,6 +274,8 @@ class _Store:
     """What both stores share: the pool, the schema, opening and closing."""
 
     def __init__(self, dsn_or_pool: Any, schema: str, *, create: bool) -> None:
+        self._listener: Connection[Any] | None = None
+        self._listen_lock = threading.Lock()
         self.schema = _schema_name(schema)
         self.where = f"postgres schema {self.schema}"
         self._pool, self._own = _pool(dsn_or_pool, self.where)
@@ -286,8 +290,49 @@ class _Store:
 
     def close(self) -> None:
         """Close the pool if the store made it (a pool given to it stays open)."""
+        with self._listen_lock:
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
         if self._own:
             self._pool.close()
+
+    @property
+    def channel(self) -> str:
+        """The LISTEN/NOTIFY channel on which saves announce due instants."""
+        return f"carekit_{self.schema}"[:63]
+
+    def _announce(self, conn: Connection[Any], due: float | None) -> None:
+        """NOTIFY the due instant (delivered when the transaction commits)."""
+        if due is not None:
+            conn.execute("SELECT pg_notify(%s, %s)", (self.channel, repr(due)))
+
+    def wait(self, timeout: float) -> float | None:
+        """Block until a due instant is announced or ``timeout`` seconds pass.
+
+        Returns the earliest instant announced (epoch seconds), or None. A
+        listener that fails (the server restarted) is dropped and made again at
+        the next call; the caller's polling covers what it missed.
+        """
+        psycopg = _psycopg()
+        with self._listen_lock:
+            try:
+                if self._listener is None:
+                    self._listener = psycopg.connect(self._pool.conninfo, autocommit=True)
+                    self._listener.execute(f"LISTEN {self.channel}")
+                listener = self._listener
+                dues = [
+                    float(n.payload)
+                    for n in listener.notifies(timeout=max(timeout, 0.0), stop_after=1)
+                ]
+                dues += [float(n.payload) for n in listener.notifies(timeout=0.0)]
+            except (psycopg.Error, OSError, ValueError):
+                if self._listener is not None:
+                    self._listener.close()
+                self._listener = None
+                time.sleep(min(timeout, 1.0))
+                return None
+        return min(dues, default=None)
 
     @contextlib.contextmanager
     def _transaction(self, action: str) -> Iterator[Connection[Any]]:
@@ -393,6 +438,7 @@ class PostgresTicketStore(_Store):
                         "VALUES (%s, %s, %s, %s, %s)",
                         outbox,
                     )
+                self._announce(conn, due)
         except StoreError as exc:
             if isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
                 raise TicketExists(ticket.id) from exc.__cause__  # a concurrent first save
@@ -515,6 +561,7 @@ class PostgresJobStore(_Store):
         at = to_utc(enrolled_at, "enrolled_at").timestamp()
         with self._transaction("enqueue a job") as conn:
             cur = conn.execute(self._insert(), (*job_row(touch), at))
+            self._announce(conn, touch.due_at.timestamp() if cur.rowcount == 1 else None)
             return cur.rowcount == 1
 
     @checked
@@ -534,7 +581,9 @@ class PostgresJobStore(_Store):
                 f"INSERT INTO {s}.jobs ({_JOB_COLUMNS}, enrolled_at) "
                 f"SELECT {_JOB_COLUMNS}, enrolled_at FROM incoming ON CONFLICT (key) DO NOTHING"
             )
-            return cur.rowcount
+            new = cur.rowcount
+            self._announce(conn, min(float(r[5]) for r in rows) if new else None)  # type: ignore[arg-type]
+            return new
 
     @checked
     def cancel(self, *, key: str | None = None, prefix: str | None = None) -> int:
@@ -597,6 +646,7 @@ class PostgresJobStore(_Store):
             )
             if cur.rowcount == 0:
                 raise JobNotFound(key)
+            self._announce(conn, when)
 
     @checked
     def sent_since(self, customer_id: str, since: datetime) -> list[SentTouch]:
