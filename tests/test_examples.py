@@ -44,6 +44,7 @@ def test_every_example_is_covered() -> None:
         "custom_policies.py",
         "persistence.py",
         "web_desk.py",
+        "scale_out.py",
     }
     assert tested == {p.name for p in EXAMPLES.glob("*.py")}
 
@@ -216,3 +217,10 @@ def test_web_desk_over_real_http(
     assert 200 == status
     assert (200, first) == _call(base, "POST", "/tickets/C-1/events", body)
     assert "met" == _call(base, "GET", "/tickets/C-1/sla")[1]["first_response"]["state"]
+
+
+def test_scale_out(pg_dsn: str, pg_schema: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two workers on PostgreSQL, woken by the web front's saves: each breach once."""
+    module = runpy.run_path(str(EXAMPLES / "scale_out.py"))  # not as __main__: its schema
+    assert 40 == module["main"](pg_dsn, pg_schema)
+    assert "40 calls, 40 breaches handed over, each once, by 2 workers" in capsys.readouterr().out
