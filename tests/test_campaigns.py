@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pendulum
@@ -275,6 +276,25 @@ def test_job_store_contract(jobs: JobStore) -> None:
     [sent] = jobs.sent_since("siti", t0)
     assert ("a/siti/0/1", "marketing", t0 + H) == (sent.key, sent.group, sent.at)
     assert [] == jobs.sent_since("siti", t0 + H)
+
+
+def test_bulk_enqueue_is_idempotent_and_counts_only_new_jobs(jobs: Any) -> None:
+    """enqueue_many: the new jobs are pending and claimable; known keys are left as they are.
+
+    (PostgreSQL's bulk path once lost the column defaults and refused every job.)
+    """
+    t0 = datetime(2026, 3, 2, tzinfo=UTC)
+    first = [touch(f"bulk/siti/0/{i}", t0) for i in range(5)]
+    assert 5 == jobs.enqueue_many(first, enrolled_at=t0)
+    jobs.complete("bulk/siti/0/0", outcome="sent", at=t0)
+    more = [touch(f"bulk/siti/0/{i}", t0) for i in range(8)]
+    assert 3 == jobs.enqueue_many(more, enrolled_at=t0 + H)
+    assert 0 == jobs.enqueue_many([], enrolled_at=t0)
+    assert ("done", "sent", None) == jobs.state("bulk/siti/0/0")
+    assert ("pending", None, None) == jobs.state("bulk/siti/0/7")
+    claimed = jobs.claim(t0, limit=20, lease=timedelta(minutes=5))
+    assert {f"bulk/siti/0/{i}" for i in range(1, 8)} == {t.key for t in claimed}
+    assert t0 + H == jobs.last_enrolled("bulk/siti/")
 
 
 # -- planning details ---------------------------------------------------------------------------

@@ -220,6 +220,11 @@ class InMemoryJobStore:
             return True
 
     @checked
+    def enqueue_many(self, touches: Iterable[Touch], *, enrolled_at: datetime) -> int:
+        """Add many touches; return how many were new (as the SQL stores do)."""
+        return sum(self.enqueue(t, enrolled_at=enrolled_at) for t in touches)
+
+    @checked
     def cancel(self, *, key: str | None = None, prefix: str | None = None) -> int:
         """Cancel pending jobs by key or prefix."""
         with self._lock:

@@ -573,7 +573,10 @@ class PostgresJobStore(_Store):
             return 0
         s = self.schema
         with self._transaction("enqueue jobs") as conn, conn.cursor() as cur:
-            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS incoming (LIKE {s}.jobs) ON COMMIT DROP")
+            cur.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS incoming (LIKE {s}.jobs INCLUDING DEFAULTS) "
+                "ON COMMIT DROP"
+            )
             with cur.copy(f"COPY incoming ({_JOB_COLUMNS}, enrolled_at) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
