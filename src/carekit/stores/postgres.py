@@ -91,7 +91,7 @@ CREATE TABLE IF NOT EXISTS {s}.tickets (
     lease_until DOUBLE PRECISION,
     n BIGSERIAL
 );
-CREATE INDEX IF NOT EXISTS tickets_next_due ON {s}.tickets (next_due_at)
+CREATE INDEX IF NOT EXISTS tickets_next_due ON {s}.tickets (next_due_at, id)
     WHERE next_due_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS {s}.ticket_events (
     ticket_id TEXT NOT NULL,
