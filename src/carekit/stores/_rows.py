@@ -16,6 +16,7 @@ from typing import Any
 from carekit._lifecycle import Lifecycle
 from carekit._model import CareEvent, Channel, Role, Ticket, as_status, new_event
 from carekit.campaigns._planning import Touch
+from carekit.exceptions import StoreError, TicketNotFound
 from carekit.stores._codec import check_events, check_ticket_id, dumps, loads
 
 __all__ = [
@@ -25,8 +26,21 @@ __all__ = [
     "job_row",
     "outbox_row",
     "replay",
+    "stored_ticket",
     "touch",
 ]
+
+
+def stored_ticket(
+    lifecycle: Lifecycle, ticket_id: str, rows: Sequence[tuple[Any, ...]], store: str
+) -> Ticket:
+    """The ticket read from a store: no rows is TicketNotFound, damaged rows a StoreError."""
+    if not rows:
+        raise TicketNotFound(ticket_id)
+    try:
+        return replay(lifecycle, ticket_id, rows)
+    except (ValueError, KeyError, TypeError) as exc:  # rows damaged outside carekit
+        raise StoreError(store, f"read ticket {ticket_id!r}", repr(exc)) from exc
 
 
 def replay(lifecycle: Lifecycle, ticket_id: str, rows: Sequence[tuple[Any, ...]]) -> Ticket:

@@ -63,7 +63,7 @@ from carekit.stores._rows import (
     event_rows,
     job_row,
     outbox_row,
-    replay,
+    stored_ticket,
     touch,
 )
 
@@ -376,12 +376,7 @@ class PostgresTicketStore(_Store):
                 f"FROM {self.schema}.ticket_events WHERE ticket_id = %s ORDER BY seq",
                 (ticket_id,),
             ).fetchall()
-        if not rows:
-            raise TicketNotFound(ticket_id)
-        try:
-            return replay(self.lifecycle, ticket_id, rows)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise StoreError(self.where, f"read ticket {ticket_id!r}", repr(exc)) from exc
+        return stored_ticket(self.lifecycle, ticket_id, rows, self.where)
 
     @checked
     def save(

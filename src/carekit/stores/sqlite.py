@@ -50,7 +50,7 @@ from carekit.stores._rows import (
     event_rows,
     job_row,
     outbox_row,
-    replay,
+    stored_ticket,
     touch,
 )
 
@@ -289,12 +289,7 @@ class SqliteTicketStore:
                 "FROM ticket_events WHERE ticket_id = ? ORDER BY seq",
                 (ticket_id,),
             ).fetchall()
-        if not rows:
-            raise TicketNotFound(ticket_id)
-        try:
-            return replay(self.lifecycle, ticket_id, rows)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise StoreError(self.path, f"read ticket {ticket_id!r}", repr(exc)) from exc
+        return stored_ticket(self.lifecycle, ticket_id, rows, self.path)
 
     @checked
     def save(
