@@ -295,6 +295,8 @@ def test_bulk_enqueue_is_idempotent_and_counts_only_new_jobs(jobs: Any) -> None:
     claimed = jobs.claim(t0, limit=20, lease=timedelta(minutes=5))
     assert {f"bulk/siti/0/{i}" for i in range(1, 8)} == {t.key for t in claimed}
     assert t0 + H == jobs.last_enrolled("bulk/siti/")
+    assert t0 + H == jobs.last_enrolled("bulk/")  # any key prefix, in every store
+    assert None is jobs.last_enrolled("bulk/john/")
 
 
 # -- planning details ---------------------------------------------------------------------------

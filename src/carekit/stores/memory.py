@@ -202,9 +202,9 @@ class InMemoryJobStore:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._jobs: dict[str, _Job] = {}
+        self._enrolled: dict[str, datetime] = {}  # campaign/customer -> last enrolment
         self._heap: list[tuple[float, str]] = []
         self._sent: dict[str, list[tuple[str, str | None, datetime]]] = {}
-        self._enrolled: dict[str, datetime] = {}
 
     @checked
     def enqueue(self, touch: Touch, *, enrolled_at: datetime) -> bool:
@@ -215,7 +215,7 @@ class InMemoryJobStore:
             due = touch.due_at.timestamp()
             self._jobs[touch.key] = _Job(touch, enrolled_at, due=due)
             heapq.heappush(self._heap, (due, touch.key))
-            prefix = touch.key.rsplit("/", 2)[0]
+            prefix = touch.key.rsplit("/", 2)[0]  # campaign/customer: the scheduler's question
             self._enrolled[prefix] = max(self._enrolled.get(prefix, enrolled_at), enrolled_at)
             return True
 
@@ -291,9 +291,14 @@ class InMemoryJobStore:
 
     @checked
     def last_enrolled(self, prefix: str) -> datetime | None:
-        """The last enrolment with this ``campaign/customer`` prefix."""
+        """When a job whose key starts with ``prefix`` was last enqueued (as the SQL stores)."""
         with self._lock:
-            return self._enrolled.get(prefix.rstrip("/"))
+            if prefix.endswith("/") and prefix.count("/") == 2:  # campaign/customer/: indexed
+                return self._enrolled.get(prefix[:-1])
+            return max(
+                (job.enrolled_at for key, job in self._jobs.items() if key.startswith(prefix)),
+                default=None,
+            )
 
     @checked
     def state(self, key: str) -> tuple[str, str | None, str | None]:
