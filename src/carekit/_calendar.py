@@ -194,7 +194,6 @@ def _length(spans: Sequence[_Span]) -> int:
 class _Window:
     """The working spans (UTC epoch seconds) that can touch one UTC year, with sums."""
 
-    year: int
     lo: float  # the window answers for [lo, hi)
     hi: float
     base: float  # C(year - 1): working seconds before its first span
@@ -508,7 +507,6 @@ class BusinessCalendar:
                 total += e - s
                 cum_end.append(total)
             w = _Window(
-                year,
                 _jan1(year),
                 _jan1(year + 1),
                 self._c(year - 1),
