@@ -622,29 +622,39 @@ class PostgresJobStore(_Store):
     @checked
     def complete(self, key: str, *, outcome: str, at: datetime) -> None:
         """End the job with its outcome."""
-        when = to_utc(at, "at").timestamp()
-        with self._transaction("complete a job") as conn:
-            cur = conn.execute(
-                f"UPDATE {self.schema}.jobs SET state = 'done', outcome = %s, done_at = %s, "
-                "lease_until = NULL WHERE key = %s",
-                (outcome, when, key),
-            )
-            if cur.rowcount == 0:
-                raise JobNotFound(key)
+        self._update(
+            "complete a job",
+            "state = 'done', outcome = %s, done_at = %s, lease_until = NULL",
+            (outcome, to_utc(at, "at").timestamp()),
+            key,
+        )
 
     @checked
     def release(self, key: str, *, until: datetime, reason: str) -> None:
-        """Make the job due again at ``until``."""
+        """Make the job due again at ``until`` (announced to waiting workers)."""
         when = to_utc(until, "until").timestamp()
-        with self._transaction("release a job") as conn:
+        self._update(
+            "release a job", "due_at = %s, lease_until = NULL, reason = %s", (when, reason), key,
+            announce=when,
+        )  # fmt: skip
+
+    def _update(
+        self,
+        action: str,
+        assignments: str,
+        values: tuple[object, ...],
+        key: str,
+        *,
+        announce: float | None = None,
+    ) -> None:
+        """Set ``assignments`` on the job ``key``, or raise JobNotFound; nothing else changes."""
+        with self._transaction(action) as conn:
             cur = conn.execute(
-                f"UPDATE {self.schema}.jobs SET due_at = %s, lease_until = NULL, reason = %s "
-                "WHERE key = %s",
-                (when, reason, key),
+                f"UPDATE {self.schema}.jobs SET {assignments} WHERE key = %s", (*values, key)
             )
             if cur.rowcount == 0:
                 raise JobNotFound(key)
-            self._announce(conn, when)
+            self._announce(conn, announce)
 
     @checked
     def sent_since(self, customer_id: str, since: datetime) -> list[SentTouch]:
