@@ -19,6 +19,7 @@ the year 9999) becomes :class:`~carekit.exceptions.OutOfRange`.
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
 import types
 import typing
@@ -58,6 +59,18 @@ def checked(fn: F) -> F:
             impl = _generate(fn)
         return impl(*args, **kwargs)
 
+    if inspect.iscoroutinefunction(fn):  # an async front: the checks run when awaited
+
+        @functools.wraps(fn)
+        async def awaited(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await wrapper(*args, **kwargs)
+            except OverflowError as exc:
+                if isinstance(exc, OutOfRange):
+                    raise
+                raise OutOfRange(fn.__qualname__) from exc
+
+        return typing.cast("F", awaited)
     return typing.cast("F", wrapper)
 
 
@@ -67,8 +80,6 @@ def _generate(fn: Callable[..., Any]) -> Callable[..., Any]:
     Generated source, the way attrs writes ``__init__``: one ``isinstance`` per
     argument is the whole cost of a call that is right.
     """
-    import inspect  # noqa: PLC0415 - only at a function's first call
-
     signature = inspect.signature(fn)
     hints = _hints(fn)
     namespace: dict[str, Any] = {"_fn": fn, "_fail": _fail, "_OutOfRange": OutOfRange}

@@ -39,6 +39,7 @@ import attrs
 
 from carekit._check import check_count, checked
 from carekit._clock import SystemClock
+from carekit._effects import Call, Steps, drive
 from carekit._escalation import Escalation, EscalationPolicy, RaisePriority, Reassign, fired_keys
 from carekit._lifecycle import Lifecycle
 from carekit._model import CareEvent, Channel, Customer, Priority, Ticket
@@ -51,6 +52,9 @@ from carekit._time import to_utc
 from carekit._worker import run_loop
 from carekit.exceptions import ConcurrentUpdate, EventFromTheFuture
 from carekit.protocols import (
+    AsyncCustomerDirectory,
+    AsyncEscalationHandler,
+    AsyncTicketStore,
     Clock,
     CustomerDirectory,
     EscalationHandler,
@@ -61,7 +65,7 @@ from carekit.protocols import (
 if TYPE_CHECKING:
     from carekit.i18n import Message
 
-__all__ = ["Desk", "TickFailure", "TickResult"]
+__all__ = ["Desk", "DeskCore", "TickFailure", "TickResult"]
 
 log = logging.getLogger("carekit.desk")
 _ATTEMPTS = 5  # saves tried against newer versions before a conflict is reported
@@ -102,8 +106,12 @@ class TickResult(list[Escalation]):
         self.claimed = claimed
 
 
-class Desk:
-    """Run tickets through the lifecycle, their SLAs and escalations, over a store.
+class DeskCore:
+    """What :class:`Desk` and :class:`~carekit.aio.AsyncDesk` share: settings and steps.
+
+    Each operation is written once, as steps (:mod:`carekit._effects`): the
+    sync desk runs them with plain calls, the async desk awaits them. Subclass
+    :class:`Desk` or :class:`~carekit.aio.AsyncDesk`, not this.
 
     Args:
         store: where tickets live (with their due index and outbox).
@@ -123,14 +131,14 @@ class Desk:
     @checked
     def __init__(
         self,
-        store: TicketStore,
+        store: TicketStore | AsyncTicketStore,
         *,
         clock: Clock | None = None,
         lifecycle: Lifecycle | None = None,
         policies: SlaPolicy | PolicySelector | None = None,
         escalation: EscalationPolicy | None = None,
-        handler: EscalationHandler | None = None,
-        directory: CustomerDirectory | None = None,
+        handler: EscalationHandler | AsyncEscalationHandler | None = None,
+        directory: CustomerDirectory | AsyncCustomerDirectory | None = None,
         tolerance: timedelta = timedelta(minutes=5),
         lease: timedelta = timedelta(minutes=1),
         care_data: CareData | None = None,
@@ -149,7 +157,234 @@ class Desk:
         self.lease = lease
         self.care_data = care_data
 
-    # -- tickets ------------------------------------------------------------------
+    # -- the steps of each operation ------------------------------------------------
+
+    def _open(
+        self,
+        ticket_id: str,
+        *,
+        channel: Channel | str,
+        customer_id: str,
+        priority: Priority | int | str,
+        at: datetime | None,
+        data: dict[str, Any],
+    ) -> Steps[Ticket]:
+        when = self._when(at)
+        ticket = Ticket.open(
+            ticket_id, channel=channel, customer_id=customer_id, at=when, priority=priority, **data
+        )
+        due = yield from self._due(ticket, max(when, self._now()))
+        yield Call(
+            self.store.save,
+            ticket,
+            expected_version=0,
+            due_at=due,
+            care_events=care_events(ticket, 0, self.care_data),
+        )
+        return ticket
+
+    def _apply(
+        self,
+        ticket_id: str,
+        trigger: str,
+        *,
+        at: datetime | None,
+        actor: str | None,
+        idempotency_key: str | None,
+        data: dict[str, Any],
+    ) -> Steps[Ticket]:
+        when = self._when(at)
+        if idempotency_key is not None:
+            data["idempotency_key"] = idempotency_key
+        attempts = 0
+        while True:  # a concurrent save (a tick, another request): apply again on the newer ticket
+            ticket: Ticket = yield Call(self.store.get, ticket_id)
+            if idempotency_key is not None and _applied(ticket, idempotency_key):
+                return ticket
+            updated = self.lifecycle.insert(ticket, trigger, at=when, actor=actor, **data)
+            place = _place(ticket, updated)
+            due = yield from self._due(updated, max(when, self._now()))
+            try:
+                yield Call(
+                    self.store.save,
+                    updated,
+                    expected_version=ticket.version,
+                    due_at=due,
+                    care_events=care_events(updated, place, self.care_data, last=place + 1),
+                    rewrite_from=place if place < ticket.version else None,
+                )
+            except ConcurrentUpdate:
+                attempts += 1
+                if attempts == _ATTEMPTS:
+                    raise
+                continue
+            return updated
+
+    def _report(self, ticket_id: str, now: datetime | None) -> Steps[SlaReport]:
+        ticket: Ticket = yield Call(self.store.get, ticket_id)
+        when = to_utc(now, "now") if now is not None else self._now()
+        customer = yield from self._customer(ticket)
+        return self._policy(ticket, customer).evaluate(ticket, now=when)
+
+    def _eta_message(
+        self,
+        ticket_id: str,
+        *,
+        renderer: TemplateRenderer | None,
+        template: str,
+        default_locale: str,
+        now: datetime | None,
+        eta: datetime | None,
+    ) -> Steps[Message]:
+        from carekit.i18n import CatalogRenderer  # noqa: PLC0415 - catalogs load at first use
+
+        ticket: Ticket = yield Call(self.store.get, ticket_id)
+        customer = yield from self._customer(ticket)
+        when = to_utc(now, "now") if now is not None else self._now()
+        deadline = eta or running_eta(self._policy(ticket, customer).evaluate(ticket, now=when))
+        fields = {
+            "name": customer.name if customer else "",
+            "ticket_id": ticket.id,
+            "eta": deadline if deadline is not None else when,
+        }
+        return (renderer or CatalogRenderer(default_locale)).render(
+            template,
+            locale=(customer.locale if customer else None) or default_locale,
+            timezone=(customer.timezone if customer else None) or "UTC",
+            fields=fields,
+        )
+
+    def _tick(self, now: datetime | None, limit: int) -> Steps[TickResult]:
+        check_count("limit", limit)
+        when = to_utc(now, "now") if now is not None else self._now()
+        if self.escalation is None:
+            return TickResult()
+        fired: list[Escalation] = []
+        failures: list[TickFailure] = []
+        claimed: list[str] = yield Call(self.store.claim, when, limit=limit, lease=self.lease)
+        for ticket_id in claimed:
+            try:
+                fired.extend((yield from self._tick_one(ticket_id, when, failures)))
+            except Exception as exc:  # isolate: one ticket never stops the others
+                log.exception("tick of ticket %s failed; it is retried after its lease", ticket_id)
+                failures.append(TickFailure(ticket_id, f"{type(exc).__name__}: {exc}"))
+        return TickResult(fired, failures, len(claimed))
+
+    def _tick_one(
+        self, ticket_id: str, now: datetime, failures: list[TickFailure]
+    ) -> Steps[list[Escalation]]:
+        ticket: Ticket = yield Call(self.store.get, ticket_id)
+        plan = yield from self._plan(ticket, now)
+        handed: list[Escalation] = []
+        for escalation in plan.escalations:
+            try:
+                yield from self._hand_over(escalation, plan.ticket)
+            except Exception as exc:  # the host's failure: keep it due for the next tick
+                log.exception("escalation %s failed; it will be retried", escalation.key)
+                failures.append(
+                    TickFailure(ticket_id, f"{type(exc).__name__}: {exc}", escalation.key)
+                )
+                continue
+            handed.append(escalation)
+        keys = {e.key for e in handed}
+        if len(handed) < len(plan.escalations):
+            plan = yield from self._plan(ticket, now, only=keys)
+        yield from self._save_plan(ticket, plan, now, keys)
+        return handed
+
+    def _hand_over(self, escalation: Escalation, ticket: Ticket) -> Steps[None]:
+        own = sum(isinstance(a, RaisePriority | Reassign) for a in escalation.actions)
+        if own < len(escalation.actions) and self.handler is not None:
+            yield Call(self.handler.handle, escalation, ticket)
+
+    def _save_plan(
+        self, ticket: Ticket, plan: TickPlan, now: datetime, keys: set[str]
+    ) -> Steps[None]:
+        """Save the plan and end the claim; on a newer version, re-plan on it with ``keys``."""
+        for attempt in range(_ATTEMPTS):
+            try:
+                yield Call(
+                    self.store.save,
+                    plan.ticket,
+                    expected_version=ticket.version,
+                    due_at=plan.next_due,
+                    care_events=plan.care_events,
+                    release=True,
+                )
+                return
+            except ConcurrentUpdate:
+                if attempt == _ATTEMPTS - 1:
+                    raise
+                ticket = yield Call(self.store.get, ticket.id)
+                plan = yield from self._plan(ticket, now, only=keys)
+
+    def _plan(self, ticket: Ticket, now: datetime, only: set[str] | None = None) -> Steps[TickPlan]:
+        assert self.escalation is not None
+        customer = yield from self._customer(ticket)
+        return plan_tick(
+            ticket,
+            now=now,
+            policy=self._policy(ticket, customer),
+            escalation=self.escalation,
+            lifecycle=self.lifecycle,
+            customer=customer,
+            only=only,
+            care_data=self.care_data,
+        )
+
+    def _drain(self, handle: Callable[[CareEvent], object], limit: int) -> Steps[int]:
+        check_count("limit", limit)
+        done = 0
+        while True:
+            batch: list[tuple[int, CareEvent]] = yield Call(self.store.outbox, limit)
+            if not batch:
+                return done
+            for seq, event in batch:
+                yield Call(handle, event)
+                yield Call(self.store.acknowledge, [seq])
+                done += 1
+
+    # -- helpers ------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return to_utc(self.clock.now(), "clock.now()")
+
+    def _when(self, at: datetime | None) -> datetime:
+        now = self._now()
+        if at is None:
+            return now
+        when = to_utc(at, "at")
+        if when > now + self.tolerance:
+            raise EventFromTheFuture(when, now, self.tolerance)
+        return when
+
+    def _customer(self, ticket: Ticket) -> Steps[Customer | None]:
+        if self.directory is None:
+            return None
+        customer: Customer | None = yield Call(self.directory.get, ticket.customer_id)
+        return customer
+
+    def _policy(self, ticket: Ticket, customer: Customer | None) -> SlaPolicy:
+        return self.selector.select(ticket, customer)
+
+    def _due(self, ticket: Ticket, now: datetime) -> Steps[datetime | None]:
+        if self.escalation is None:
+            return None
+        customer = yield from self._customer(ticket)
+        report = self._policy(ticket, customer).evaluate(ticket, now=now)
+        return self.escalation.next_due(ticket, report, fired=fired_keys(ticket), customer=customer)
+
+
+class Desk(DeskCore):
+    """Run tickets through the lifecycle, their SLAs and escalations, over a store.
+
+    Takes the arguments of :class:`DeskCore`: the store, and optionally the
+    clock, lifecycle, policies, escalation policy, handler, directory,
+    tolerance, lease and care-data hook. The async twin is
+    :class:`carekit.aio.AsyncDesk`; both run the same steps.
+    """
+
+    store: TicketStore
 
     @checked
     def open(
@@ -168,17 +403,16 @@ class Desk:
             TicketExists: the id is taken; nothing is saved.
             EventFromTheFuture: ``at`` is after the clock by more than the tolerance.
         """
-        when = self._when(at)
-        ticket = Ticket.open(
-            ticket_id, channel=channel, customer_id=customer_id, at=when, priority=priority, **data
+        return drive(
+            self._open(
+                ticket_id,
+                channel=channel,
+                customer_id=customer_id,
+                priority=priority,
+                at=at,
+                data=data,
+            )
         )
-        self.store.save(
-            ticket,
-            expected_version=0,
-            due_at=self._due(ticket, max(when, self._now())),
-            care_events=care_events(ticket, 0, self.care_data),
-        )
-        return ticket
 
     @checked
     def apply(
@@ -204,37 +438,16 @@ class Desk:
             EventFromTheFuture: ``at`` is after the clock by more than the tolerance.
             ConcurrentUpdate: the ticket kept changing under us; nothing is saved.
         """
-        when = self._when(at)
-        if idempotency_key is not None:
-            data["idempotency_key"] = idempotency_key
-        attempts = 0
-        while True:  # a concurrent save (a tick, another request): apply again on the newer ticket
-            ticket = self.store.get(ticket_id)
-            if idempotency_key is not None and _applied(ticket, idempotency_key):
-                return ticket
-            updated = self.lifecycle.insert(ticket, trigger, at=when, actor=actor, **data)
-            place = _place(ticket, updated)
-            try:
-                self.store.save(
-                    updated,
-                    expected_version=ticket.version,
-                    due_at=self._due(updated, max(when, self._now())),
-                    care_events=care_events(updated, place, self.care_data, last=place + 1),
-                    rewrite_from=place if place < ticket.version else None,
-                )
-            except ConcurrentUpdate:
-                attempts += 1
-                if attempts == _ATTEMPTS:
-                    raise
-                continue
-            return updated
+        return drive(
+            self._apply(
+                ticket_id, trigger, at=at, actor=actor, idempotency_key=idempotency_key, data=data
+            )
+        )
 
     @checked
     def report(self, ticket_id: str, now: datetime | None = None) -> SlaReport:
         """The SLA report of a stored ticket at ``now`` (default: the clock's)."""
-        ticket = self.store.get(ticket_id)
-        when = to_utc(now, "now") if now is not None else self._now()
-        return self._policy(ticket, self._customer(ticket)).evaluate(ticket, now=when)
+        return drive(self._report(ticket_id, now))
 
     @checked
     def eta_message(
@@ -255,25 +468,16 @@ class Desk:
         resolution deadline (else its earliest running deadline); formatted in
         the customer's language and time zone.
         """
-        from carekit.i18n import CatalogRenderer  # noqa: PLC0415 - catalogs load at first use
-
-        ticket = self.store.get(ticket_id)
-        customer = self._customer(ticket)
-        when = to_utc(now, "now") if now is not None else self._now()
-        deadline = eta or running_eta(self._policy(ticket, customer).evaluate(ticket, now=when))
-        fields = {
-            "name": customer.name if customer else "",
-            "ticket_id": ticket.id,
-            "eta": deadline if deadline is not None else when,
-        }
-        return (renderer or CatalogRenderer(default_locale)).render(
-            template,
-            locale=(customer.locale if customer else None) or default_locale,
-            timezone=(customer.timezone if customer else None) or "UTC",
-            fields=fields,
+        return drive(
+            self._eta_message(
+                ticket_id,
+                renderer=renderer,
+                template=template,
+                default_locale=default_locale,
+                now=now,
+                eta=eta,
+            )
         )
-
-    # -- escalation ---------------------------------------------------------------
 
     @checked
     def tick(self, now: datetime | None = None, *, limit: int = 1000) -> TickResult:
@@ -283,79 +487,7 @@ class Desk:
         how many); a ticket that fails is logged, reported in
         ``result.failures`` and retried later; the others go on.
         """
-        check_count("limit", limit)
-        when = to_utc(now, "now") if now is not None else self._now()
-        if self.escalation is None:
-            return TickResult()
-        fired: list[Escalation] = []
-        failures: list[TickFailure] = []
-        claimed = self.store.claim(when, limit=limit, lease=self.lease)
-        for ticket_id in claimed:
-            try:
-                fired.extend(self._tick_one(ticket_id, when, failures))
-            except Exception as exc:  # isolate: one ticket never stops the others
-                log.exception("tick of ticket %s failed; it is retried after its lease", ticket_id)
-                failures.append(TickFailure(ticket_id, f"{type(exc).__name__}: {exc}"))
-        return TickResult(fired, failures, len(claimed))
-
-    def _tick_one(
-        self, ticket_id: str, now: datetime, failures: list[TickFailure]
-    ) -> list[Escalation]:
-        ticket = self.store.get(ticket_id)
-        plan = self._plan(ticket, now)
-        handed: list[Escalation] = []
-        for escalation in plan.escalations:
-            try:
-                self._hand_over(escalation, plan.ticket)
-            except Exception as exc:  # the host's failure: keep it due for the next tick
-                log.exception("escalation %s failed; it will be retried", escalation.key)
-                failures.append(
-                    TickFailure(ticket_id, f"{type(exc).__name__}: {exc}", escalation.key)
-                )
-                continue
-            handed.append(escalation)
-        keys = {e.key for e in handed}
-        if len(handed) < len(plan.escalations):
-            plan = self._plan(ticket, now, only=keys)
-        self._save_plan(ticket, plan, now, keys)
-        return handed
-
-    def _hand_over(self, escalation: Escalation, ticket: Ticket) -> None:
-        own = sum(isinstance(a, RaisePriority | Reassign) for a in escalation.actions)
-        if own < len(escalation.actions) and self.handler is not None:
-            self.handler.handle(escalation, ticket)
-
-    def _save_plan(self, ticket: Ticket, plan: TickPlan, now: datetime, keys: set[str]) -> None:
-        """Save the plan and end the claim; on a newer version, re-plan on it with ``keys``."""
-        for attempt in range(_ATTEMPTS):
-            try:
-                self.store.save(
-                    plan.ticket,
-                    expected_version=ticket.version,
-                    due_at=plan.next_due,
-                    care_events=plan.care_events,
-                    release=True,
-                )
-                return
-            except ConcurrentUpdate:
-                if attempt == _ATTEMPTS - 1:
-                    raise
-                ticket = self.store.get(ticket.id)
-                plan = self._plan(ticket, now, only=keys)
-
-    def _plan(self, ticket: Ticket, now: datetime, only: set[str] | None = None) -> TickPlan:
-        assert self.escalation is not None
-        customer = self._customer(ticket)
-        return plan_tick(
-            ticket,
-            now=now,
-            policy=self._policy(ticket, customer),
-            escalation=self.escalation,
-            lifecycle=self.lifecycle,
-            customer=customer,
-            only=only,
-            care_data=self.care_data,
-        )
+        return drive(self._tick(now, limit))
 
     @checked
     def run(
@@ -376,8 +508,6 @@ class Desk:
         wait = getattr(self.store, "wait", None)
         return run_loop(lambda: bool(self.tick(limit=limit).claimed), wait, stop, poll)
 
-    # -- care events ----------------------------------------------------------------
-
     @checked
     def drain_events(self, handle: Callable[[CareEvent], object], *, limit: int = 100) -> int:
         """Hand the outbox's care events to ``handle`` (a scheduler's ``handle``), oldest first.
@@ -385,43 +515,7 @@ class Desk:
         Each is acknowledged after ``handle`` returns, so a crash re-delivers it
         (with the same id: campaigns enrol idempotently). Returns how many.
         """
-        check_count("limit", limit)
-        done = 0
-        while True:
-            batch = self.store.outbox(limit)
-            if not batch:
-                return done
-            for seq, event in batch:
-                handle(event)
-                self.store.acknowledge([seq])
-                done += 1
-
-    # -- helpers ------------------------------------------------------------------
-
-    def _now(self) -> datetime:
-        return to_utc(self.clock.now(), "clock.now()")
-
-    def _when(self, at: datetime | None) -> datetime:
-        now = self._now()
-        if at is None:
-            return now
-        when = to_utc(at, "at")
-        if when > now + self.tolerance:
-            raise EventFromTheFuture(when, now, self.tolerance)
-        return when
-
-    def _customer(self, ticket: Ticket) -> Customer | None:
-        return self.directory.get(ticket.customer_id) if self.directory is not None else None
-
-    def _policy(self, ticket: Ticket, customer: Customer | None) -> SlaPolicy:
-        return self.selector.select(ticket, customer)
-
-    def _due(self, ticket: Ticket, now: datetime) -> datetime | None:
-        if self.escalation is None:
-            return None
-        customer = self._customer(ticket)
-        report = self._policy(ticket, customer).evaluate(ticket, now=now)
-        return self.escalation.next_due(ticket, report, fired=fired_keys(ticket), customer=customer)
+        return drive(self._drain(handle, limit))
 
 
 def _applied(ticket: Ticket, key: str) -> bool:

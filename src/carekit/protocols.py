@@ -2,11 +2,16 @@
 
 Each is a :class:`typing.Protocol`: implement the methods, no base class
 needed. :mod:`carekit.testing` ships in-memory versions for tests and examples.
+
+The ``Async...`` protocols are the same interfaces with ``async`` methods, for
+:mod:`carekit.aio`: the same arguments, the same results, the same promises.
+An async desk or scheduler also takes the plain (sync) directory, handler or
+sender, and awaits only what is awaitable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -19,6 +24,11 @@ if TYPE_CHECKING:
     from carekit.i18n import Message
 
 __all__ = [
+    "AsyncCustomerDirectory",
+    "AsyncEscalationHandler",
+    "AsyncJobStore",
+    "AsyncMessageSender",
+    "AsyncTicketStore",
     "Clock",
     "CustomerDirectory",
     "EscalationHandler",
@@ -183,4 +193,111 @@ class TemplateRenderer(Protocol):
         self, template: str, *, locale: str, timezone: str, fields: Mapping[str, Any]
     ) -> Message:
         """Render ``template`` for a reader in ``locale`` and ``timezone``."""
+        ...
+
+
+# -- the async twins (carekit.aio) ----------------------------------------------------
+
+
+@runtime_checkable
+class AsyncTicketStore(Protocol):
+    """:class:`TicketStore` with ``async`` methods (same arguments, results and promises)."""
+
+    async def get(self, ticket_id: str) -> Ticket:
+        """Return the ticket or raise :class:`~carekit.exceptions.TicketNotFound`."""
+        ...
+
+    async def save(
+        self,
+        ticket: Ticket,
+        *,
+        expected_version: int,
+        due_at: datetime | None = None,
+        care_events: Sequence[CareEvent] = (),
+        release: bool = False,
+        rewrite_from: int | None = None,
+    ) -> None:
+        """Store ``ticket``, its due instant and ``care_events`` if the version matches."""
+        ...
+
+    async def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[str]:
+        """Lease up to ``limit`` tickets due at ``now`` that no one holds, earliest first."""
+        ...
+
+    async def due(self, now: datetime, limit: int | None = None) -> list[str]:
+        """The ids of tickets whose due instant is at or before ``now``, earliest first."""
+        ...
+
+    async def outbox(self, limit: int = 100) -> list[tuple[int, CareEvent]]:
+        """Care events saved with tickets and not yet acknowledged, oldest first."""
+        ...
+
+    async def acknowledge(self, seqs: Iterable[int]) -> None:
+        """Remove handled care events (by their outbox numbers)."""
+        ...
+
+    def __aiter__(self) -> AsyncIterator[Ticket]:
+        """Iterate over every stored ticket."""
+        ...
+
+
+@runtime_checkable
+class AsyncCustomerDirectory(Protocol):
+    """:class:`CustomerDirectory` with an ``async`` lookup."""
+
+    async def get(self, customer_id: str) -> Customer | None:
+        """Return the customer, or ``None`` when unknown."""
+        ...
+
+
+@runtime_checkable
+class AsyncEscalationHandler(Protocol):
+    """:class:`EscalationHandler` with an ``async`` ``handle`` (idempotent on the key)."""
+
+    async def handle(self, escalation: Escalation, ticket: Ticket) -> None:
+        """Carry out ``escalation`` for ``ticket``."""
+        ...
+
+
+@runtime_checkable
+class AsyncMessageSender(Protocol):
+    """:class:`MessageSender` with an ``async`` ``send`` (de-duplicating on ``key``)."""
+
+    async def send(
+        self, message: Message, *, customer: Customer, channel: Channel, key: str
+    ) -> None:
+        """Send ``message``; a second call with the same ``key`` must not send again."""
+        ...
+
+
+@runtime_checkable
+class AsyncJobStore(Protocol):
+    """:class:`JobStore` with ``async`` methods (same arguments, results and promises)."""
+
+    async def enqueue(self, touch: Touch, *, enrolled_at: datetime) -> bool:
+        """Add ``touch``; ``False`` (and nothing changed) if its key exists."""
+        ...
+
+    async def cancel(self, *, key: str | None = None, prefix: str | None = None) -> int:
+        """Cancel pending jobs by key or key prefix; return how many."""
+        ...
+
+    async def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Touch]:
+        """Lease up to ``limit`` due jobs, earliest first."""
+        ...
+
+    async def complete(self, key: str, *, outcome: str, at: datetime) -> None:
+        """End a job (``outcome`` is ``"sent"`` or why it was suppressed)."""
+        ...
+
+    async def release(self, key: str, *, until: datetime, reason: str) -> None:
+        """Give a claimed job back, due again at ``until``."""
+        ...
+
+    async def sent_since(self, customer_id: str, since: datetime) -> list[SentTouch]:
+        """The customer's touches sent after ``since`` (for frequency caps)."""
+        ...
+
+    async def last_enrolled(self, prefix: str) -> datetime | None:
+        """When a job with a key starting with ``prefix`` was last enqueued."""
         ...

@@ -22,6 +22,7 @@ import attrs
 
 from carekit._check import check_count, checked
 from carekit._clock import SystemClock
+from carekit._effects import Call, Steps, drive
 from carekit._model import CareEvent, Customer
 from carekit._time import to_utc
 from carekit._worker import run_loop
@@ -40,9 +41,18 @@ from carekit.campaigns._planning import (
 )
 from carekit.exceptions import InvalidValue
 from carekit.i18n import CatalogRenderer
-from carekit.protocols import Clock, CustomerDirectory, JobStore, MessageSender, TemplateRenderer
+from carekit.protocols import (
+    AsyncCustomerDirectory,
+    AsyncJobStore,
+    AsyncMessageSender,
+    Clock,
+    CustomerDirectory,
+    JobStore,
+    MessageSender,
+    TemplateRenderer,
+)
 
-__all__ = ["CampaignScheduler", "RunReport"]
+__all__ = ["CampaignScheduler", "RunReport", "SchedulerCore"]
 
 
 @attrs.frozen
@@ -55,8 +65,11 @@ class RunReport:
     failed: tuple[tuple[str, str], ...] = ()
 
 
-class CampaignScheduler:
-    """Enrols customers, keeps their touches in a job store, and sends them when due.
+class SchedulerCore:
+    """What :class:`CampaignScheduler` and its async twin share: settings and steps.
+
+    Each operation is written once, as steps (:mod:`carekit._effects`); the
+    sync scheduler runs them with plain calls, the async one awaits them.
 
     Args:
         campaigns: the campaigns (names unique).
@@ -78,9 +91,9 @@ class CampaignScheduler:
     def __init__(
         self,
         campaigns: Sequence[Campaign],
-        jobs: JobStore,
-        sender: MessageSender,
-        directory: CustomerDirectory,
+        jobs: JobStore | AsyncJobStore,
+        sender: MessageSender | AsyncMessageSender,
+        directory: CustomerDirectory | AsyncCustomerDirectory,
         *,
         clock: Clock | None = None,
         renderer: TemplateRenderer | None = None,
@@ -115,7 +128,186 @@ class CampaignScheduler:
     def _now(self, now: datetime | None) -> datetime:
         return to_utc(now if now is not None else self.clock.now(), "now")
 
-    # -- enrolment ------------------------------------------------------------------
+    # -- the steps of each operation ------------------------------------------------
+
+    def _enrol(
+        self,
+        campaign: Campaign,
+        customer: Customer,
+        *,
+        anchor: datetime,
+        occurrence: str,
+        fields: Mapping[str, object] | None,
+        now: datetime | None,
+    ) -> Steps[list[Touch]]:
+        when = self._now(now)
+        prefix = f"{campaign.name}/{customer.id}/"
+        last: datetime | None = yield Call(self.jobs.last_enrolled, prefix)
+        if not campaign.may_enrol(last, when):
+            return []
+        touches = plan_touches(
+            campaign,
+            customer,
+            anchor=anchor,
+            occurrence=occurrence,
+            fields=fields,
+            default_timezone=self.default_timezone,
+        )
+        enqueued = []
+        for touch in touches:  # not a comprehension: a step yields
+            if (yield Call(self.jobs.enqueue, touch, enrolled_at=when)):
+                enqueued.append(touch)  # noqa: PERF401
+        return enqueued
+
+    def _handle(self, event: CareEvent) -> Steps[list[Touch]]:
+        customer: Customer | None = yield Call(self.directory.get, event.customer_id)
+        if customer is None:
+            return []
+        for campaign in self.campaigns.values():
+            if event.kind in campaign.exit_on:
+                yield Call(self.jobs.cancel, prefix=f"{campaign.name}/{customer.id}/")
+        planned: list[Touch] = []
+        for campaign in self.campaigns.values():
+            trigger = campaign.trigger
+            if isinstance(trigger, OnEvent) and trigger.matches(event, customer):
+                planned += yield from self._enrol(
+                    campaign,
+                    customer,
+                    anchor=event.at,
+                    occurrence=event.occurrence,
+                    fields=event.data,
+                    now=event.at,
+                )
+        return planned
+
+    def _schedule(self, customers: Iterable[Customer], now: datetime | None) -> Steps[list[Touch]]:
+        when = self._now(now)
+        planned: list[Touch] = []
+        for customer in customers:
+            for campaign in self.campaigns.values():
+                trigger = campaign.trigger
+                if isinstance(trigger, OnDate):
+                    trigger = attrs.evolve(trigger, default_timezone=self.default_timezone)
+                    found = trigger.next_anchor(customer, when)
+                    if found is not None:
+                        anchor, year = found
+                        planned += yield from self._enrol(
+                            campaign,
+                            customer,
+                            anchor=anchor,
+                            occurrence=year,
+                            fields=None,
+                            now=when,
+                        )
+                elif (yield from self._due_today(campaign, customer, when)):
+                    planned += yield from self._enrol(
+                        campaign,
+                        customer,
+                        anchor=when,
+                        occurrence=when.strftime("%Y%m%d"),
+                        fields=None,
+                        now=when,
+                    )
+        return planned
+
+    def _due_today(self, campaign: Campaign, customer: Customer, now: datetime) -> Steps[bool]:
+        """Whether a periodic or segment campaign enrols ``customer`` now."""
+        trigger = campaign.trigger
+        if isinstance(trigger, Every):
+            last = yield Call(self.jobs.last_enrolled, f"{campaign.name}/{customer.id}/")
+            return last is None or now - last >= trigger.period
+        return isinstance(trigger, OnSegment) and trigger.predicate(customer)
+
+    def _run_due(self, limit: int, now: datetime | None) -> Steps[RunReport]:
+        check_count("limit", limit)
+        when = self._now(now)
+        report = _Fates()
+        claimed: list[Touch] = yield Call(self.jobs.claim, when, limit=limit, lease=self.lease)
+        for touch in claimed:
+            yield from self._deliver(touch, when, report)
+        return report.freeze()
+
+    def _deliver(self, touch: Touch, when: datetime, report: _Fates) -> Steps[None]:
+        """Decide one claimed touch, render and send it (or not), and end its claim."""
+        campaign = self.campaigns.get(touch.campaign)
+        customer: Customer | None = yield Call(self.directory.get, touch.customer_id)
+        if campaign is None:
+            yield Call(
+                self.jobs.complete, touch.key, outcome="suppressed: unknown campaign", at=when
+            )
+            report.suppressed.append((touch.key, "unknown campaign"))
+            return
+        history = yield Call(self.jobs.sent_since, touch.customer_id, when - self._longest_cap)
+        decision = decide_touch(
+            campaign,
+            touch,
+            customer,
+            now=when,
+            sent=history,
+            caps=self.caps,
+            default_timezone=self.default_timezone,
+        )
+        if isinstance(decision, Defer):
+            yield Call(self.jobs.release, touch.key, until=decision.until, reason=decision.reason)
+            report.deferred.append((touch.key, decision.reason))
+            return
+        if not isinstance(decision, Send) or customer is None:
+            reason = getattr(decision, "reason", "unknown customer")
+            yield Call(self.jobs.complete, touch.key, outcome=f"suppressed: {reason}", at=when)
+            report.suppressed.append((touch.key, reason))
+            return
+        message = self.renderer.render(
+            touch.template,
+            locale=customer.locale or self.default_locale,
+            timezone=customer.timezone or self.default_timezone,
+            fields={**self.fields, **touch.fields},
+        )
+        try:
+            yield Call(
+                self.sender.send,
+                message,
+                customer=customer,
+                channel=decision.channel,
+                key=touch.key,
+            )
+        except Exception as exc:  # the host's failure: try again later, same key
+            yield Call(
+                self.jobs.release,
+                touch.key,
+                until=when + self.retry,
+                reason=f"sender failed: {exc}",
+            )
+            report.failed.append((touch.key, str(exc)))
+            return
+        yield Call(self.jobs.complete, touch.key, outcome="sent", at=when)
+        report.sent.append(touch.key)
+
+
+@attrs.define
+class _Fates:
+    """A run's report while it is being written."""
+
+    sent: list[str] = attrs.Factory(list)
+    deferred: list[tuple[str, str]] = attrs.Factory(list)
+    suppressed: list[tuple[str, str]] = attrs.Factory(list)
+    failed: list[tuple[str, str]] = attrs.Factory(list)
+
+    def freeze(self) -> RunReport:
+        return RunReport(
+            tuple(self.sent), tuple(self.deferred), tuple(self.suppressed), tuple(self.failed)
+        )
+
+
+class CampaignScheduler(SchedulerCore):
+    """Enrols customers, keeps their touches in a job store, and sends them when due.
+
+    Takes the arguments of :class:`SchedulerCore`: the campaigns, the job store,
+    the sender and the directory, and optionally the clock, renderer, caps,
+    fields, default zone and language, lease and retry. The async twin is
+    :class:`carekit.aio.AsyncCampaignScheduler`; both run the same steps.
+    """
+
+    jobs: JobStore
 
     @checked
     def enrol(
@@ -129,42 +321,16 @@ class CampaignScheduler:
         now: datetime | None = None,
     ) -> list[Touch]:
         """Plan one enrolment and enqueue its touches (subject to the re-entry rule)."""
-        when = self._now(now)
-        prefix = f"{campaign.name}/{customer.id}/"
-        if not campaign.may_enrol(self.jobs.last_enrolled(prefix), when):
-            return []
-        touches = plan_touches(
-            campaign,
-            customer,
-            anchor=anchor,
-            occurrence=occurrence,
-            fields=fields,
-            default_timezone=self.default_timezone,
+        return drive(
+            self._enrol(
+                campaign, customer, anchor=anchor, occurrence=occurrence, fields=fields, now=now
+            )
         )
-        return [t for t in touches if self.jobs.enqueue(t, enrolled_at=when)]
 
     @checked
     def handle(self, event: CareEvent) -> list[Touch]:
         """Cancel what the event exits, then enrol the customer where it triggers."""
-        customer = self.directory.get(event.customer_id)
-        if customer is None:
-            return []
-        for campaign in self.campaigns.values():
-            if event.kind in campaign.exit_on:
-                self.jobs.cancel(prefix=f"{campaign.name}/{customer.id}/")
-        planned: list[Touch] = []
-        for campaign in self.campaigns.values():
-            trigger = campaign.trigger
-            if isinstance(trigger, OnEvent) and trigger.matches(event, customer):
-                planned += self.enrol(
-                    campaign,
-                    customer,
-                    anchor=event.at,
-                    occurrence=event.occurrence,
-                    fields=event.data,
-                    now=event.at,
-                )
-        return planned
+        return drive(self._handle(event))
 
     @checked
     def schedule(self, customers: Iterable[Customer], now: datetime | None = None) -> list[Touch]:
@@ -174,38 +340,7 @@ class CampaignScheduler:
         campaigns every ``period`` since the last enrolment; segments when their
         predicate holds (the re-entry rule keeps them from repeating).
         """
-        when = self._now(now)
-        planned: list[Touch] = []
-        for customer in customers:
-            for campaign in self.campaigns.values():
-                trigger = campaign.trigger
-                if isinstance(trigger, OnDate):
-                    trigger = attrs.evolve(trigger, default_timezone=self.default_timezone)
-                    found = trigger.next_anchor(customer, when)
-                    if found is not None:
-                        anchor, year = found
-                        planned += self.enrol(
-                            campaign, customer, anchor=anchor, occurrence=year, now=when
-                        )
-                elif self._due_today(campaign, customer, when):
-                    planned += self.enrol(
-                        campaign,
-                        customer,
-                        anchor=when,
-                        occurrence=when.strftime("%Y%m%d"),
-                        now=when,
-                    )
-        return planned
-
-    def _due_today(self, campaign: Campaign, customer: Customer, now: datetime) -> bool:
-        """Whether a periodic or segment campaign enrols ``customer`` now."""
-        trigger = campaign.trigger
-        if isinstance(trigger, Every):
-            last = self.jobs.last_enrolled(f"{campaign.name}/{customer.id}/")
-            return last is None or now - last >= trigger.period
-        return isinstance(trigger, OnSegment) and trigger.predicate(customer)
-
-    # -- delivery -------------------------------------------------------------------
+        return drive(self._schedule(customers, now))
 
     @checked
     def run(
@@ -226,54 +361,4 @@ class CampaignScheduler:
     @checked
     def run_due(self, limit: int = 100, now: datetime | None = None) -> RunReport:
         """Claim up to ``limit`` due jobs, decide, render, send, complete."""
-        check_count("limit", limit)
-        when = self._now(now)
-        sent: list[str] = []
-        deferred: list[tuple[str, str]] = []
-        suppressed: list[tuple[str, str]] = []
-        failed: list[tuple[str, str]] = []
-        for touch in self.jobs.claim(when, limit=limit, lease=self.lease):
-            campaign = self.campaigns.get(touch.campaign)
-            customer = self.directory.get(touch.customer_id)
-            if campaign is None:
-                self.jobs.complete(touch.key, outcome="suppressed: unknown campaign", at=when)
-                suppressed.append((touch.key, "unknown campaign"))
-                continue
-            history = self.jobs.sent_since(touch.customer_id, when - self._longest_cap)
-            decision = decide_touch(
-                campaign,
-                touch,
-                customer,
-                now=when,
-                sent=history,
-                caps=self.caps,
-                default_timezone=self.default_timezone,
-            )
-            if isinstance(decision, Defer):
-                self.jobs.release(touch.key, until=decision.until, reason=decision.reason)
-                deferred.append((touch.key, decision.reason))
-                continue
-            if not isinstance(decision, Send) or customer is None:
-                reason = getattr(decision, "reason", "unknown customer")
-                self.jobs.complete(touch.key, outcome=f"suppressed: {reason}", at=when)
-                suppressed.append((touch.key, reason))
-                continue
-            message = self.renderer.render(
-                touch.template,
-                locale=customer.locale or self.default_locale,
-                timezone=customer.timezone or self.default_timezone,
-                fields={**self.fields, **touch.fields},
-            )
-            try:
-                self.sender.send(
-                    message, customer=customer, channel=decision.channel, key=touch.key
-                )
-            except Exception as exc:  # the host's failure: try again later, same key
-                self.jobs.release(
-                    touch.key, until=when + self.retry, reason=f"sender failed: {exc}"
-                )
-                failed.append((touch.key, str(exc)))
-                continue
-            self.jobs.complete(touch.key, outcome="sent", at=when)
-            sent.append(touch.key)
-        return RunReport(tuple(sent), tuple(deferred), tuple(suppressed), tuple(failed))
+        return drive(self._run_due(limit, now))
