@@ -22,7 +22,8 @@ CORE = {
 }  # fmt: skip
 PROTOCOLS = {"carekit.protocols"}
 STORES = {"carekit.stores", "carekit.stores._codec", "carekit.stores._rows",
-          "carekit.stores.memory", "carekit.stores.sqlite", "carekit.stores.postgres"}  # fmt: skip
+          "carekit.stores.memory", "carekit.stores.sqlite", "carekit.stores.postgres",
+          "carekit.stores._pg"}  # fmt: skip
 SHELL = {
     "carekit._desk", "carekit._clock", "carekit._worker", "carekit.campaigns._scheduler",
     "carekit.simulate",

@@ -238,10 +238,10 @@ def _db_arguments(db: argparse.ArgumentParser) -> None:
 
 
 def _db(args: argparse.Namespace) -> int:
-    from carekit.stores import postgres  # noqa: PLC0415 - an optional extra
+    from carekit.stores import _pg, postgres  # noqa: PLC0415 - an optional extra
 
     with _usage("--schema"):
-        postgres._schema_name(args.schema)
+        _pg.schema_name(args.schema)
     if args.action == "upgrade":
         found = postgres.upgrade(args.dsn, args.schema)
         print(f"schema {args.schema}: version {found or 'none'} -> {postgres.SCHEMA_VERSION}")
