@@ -46,6 +46,7 @@ from carekit.stores.sqlite import SqliteJobStore
 from carekit.testing import InMemoryDirectory, ManualClock, RecordingSender
 
 from . import _workers
+from ._blocking import async_store
 
 H = timedelta(hours=1)
 SITI = Customer(
@@ -58,9 +59,18 @@ def local(zone: str, year: int, month: int, day: int, hour: int = 0, minute: int
     return pendulum.datetime(year, month, day, hour, minute, tz=zone)
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=["memory", "sqlite", "postgres", "aio-memory", "aio-postgres"])
 def jobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
-    if request.param == "memory":
+    if request.param.startswith("aio-"):  # carekit.aio's stores, through a sync face
+        from carekit.aio import AsyncPostgresJobStore  # noqa: PLC0415
+
+        kind = "aio-memory-jobs" if request.param == "aio-memory" else "aio-postgres"
+        yield from async_store(
+            kind,
+            request,
+            lambda dsn, schema: AsyncPostgresJobStore(dsn, schema=schema, create=True),
+        )
+    elif request.param == "memory":
         yield InMemoryJobStore()
     elif request.param == "sqlite":
         store = SqliteJobStore(tmp_path / "jobs.sqlite3")

@@ -23,14 +23,15 @@ CORE = {
 PROTOCOLS = {"carekit.protocols"}
 STORES = {"carekit.stores", "carekit.stores._codec", "carekit.stores._rows",
           "carekit.stores.memory", "carekit.stores.sqlite", "carekit.stores.postgres",
-          "carekit.stores._pg"}  # fmt: skip
+          "carekit.stores._pg", "carekit.aio.memory", "carekit.aio.postgres"}  # fmt: skip
 SHELL = {
     "carekit._desk", "carekit._clock", "carekit._worker", "carekit.campaigns._scheduler",
+    "carekit.aio._desk", "carekit.aio._scheduler",
     "carekit.simulate",
     "carekit.simulate._engine", "carekit.simulate._model", "carekit.simulate._replay",
     "carekit.simulate._report", "carekit._cli", "carekit.__main__", "carekit.testing",
 }  # fmt: skip
-FACADES = {"carekit", "carekit.campaigns"}  # re-export what lies below them
+FACADES = {"carekit", "carekit.campaigns", "carekit.aio"}  # re-export what lies below them
 
 MAY_IMPORT = {
     "values": VALUES,

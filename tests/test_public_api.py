@@ -22,6 +22,9 @@ import carekit
 PUBLIC_MODULES = {
     "carekit",
     "carekit.campaigns",
+    "carekit.aio",
+    "carekit.aio.memory",
+    "carekit.aio.postgres",
     "carekit.campaigns.recipes",
     "carekit.exceptions",
     "carekit.i18n",

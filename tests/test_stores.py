@@ -31,13 +31,24 @@ from carekit.protocols import TicketStore
 from carekit.stores.memory import InMemoryTicketStore
 from carekit.stores.sqlite import SCHEMA_VERSION, SqliteTicketStore
 
+from ._blocking import async_store
+
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 L = Lifecycle()
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=["memory", "sqlite", "postgres", "aio-memory", "aio-postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TicketStore]:
-    if request.param == "memory":
+    if request.param.startswith("aio-"):  # carekit.aio's stores, through a sync face
+        from carekit.aio import AsyncPostgresTicketStore  # noqa: PLC0415
+
+        kind = "aio-memory-tickets" if request.param == "aio-memory" else "aio-postgres"
+        yield from async_store(
+            kind,
+            request,
+            lambda dsn, schema: AsyncPostgresTicketStore(dsn, schema=schema, create=True),
+        )
+    elif request.param == "memory":
         yield InMemoryTicketStore()
     elif request.param == "sqlite":
         sqlite = SqliteTicketStore(tmp_path / "desk.sqlite3")

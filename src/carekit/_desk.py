@@ -33,13 +33,13 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from carekit._check import check_count, checked
 from carekit._clock import SystemClock
-from carekit._effects import Call, Steps, drive
+from carekit._effects import Call, Steps, drive, refuse_async
 from carekit._escalation import Escalation, EscalationPolicy, RaisePriority, Reassign, fired_keys
 from carekit._lifecycle import Lifecycle
 from carekit._model import CareEvent, Channel, Customer, Priority, Ticket
@@ -128,6 +128,8 @@ class DeskCore:
         care_data: a hook giving extra data for care events (a voucher code).
     """
 
+    _async_twin: ClassVar[str | None] = None  # set by a sync front: its async twin's name
+
     @checked
     def __init__(
         self,
@@ -156,6 +158,13 @@ class DeskCore:
         self.tolerance = tolerance
         self.lease = lease
         self.care_data = care_data
+        if self._async_twin is not None:  # a sync front: async parts are refused now
+            refuse_async(
+                self._async_twin,
+                store=(store, "get"),
+                handler=(handler, "handle"),
+                directory=(directory, "get"),
+            )
 
     # -- the steps of each operation ------------------------------------------------
 
@@ -385,6 +394,8 @@ class Desk(DeskCore):
     """
 
     store: TicketStore
+
+    _async_twin = "carekit.aio.AsyncDesk"
 
     @checked
     def open(

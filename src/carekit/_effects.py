@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from carekit.exceptions import InvalidType
 
-__all__ = ["Call", "Steps", "drive", "drive_async"]
+__all__ = ["Call", "Steps", "drive", "drive_async", "refuse_async"]
 
 T = TypeVar("T")
 
@@ -102,6 +102,21 @@ async def drive_async(steps: Steps[T]) -> T:
                 reply = await reply
         except Exception as exc:  # the operation decides what a failure means
             error, reply = exc, None
+
+
+def refuse_async(owner: str, **parts: tuple[object, str]) -> None:
+    """Refuse async parts given to a sync shell, at construction (not at the first tick).
+
+    ``parts`` maps an argument's name to the object and the method the shell calls.
+
+    Raises:
+        InvalidType: that method is a coroutine function.
+    """
+    for name, (part, method) in parts.items():
+        if part is not None and inspect.iscoroutinefunction(getattr(part, method, None)):
+            raise InvalidType(
+                name, part, f"a {name} with a plain {method}(): give async ones to {owner}"
+            )
 
 
 def _close(reply: Awaitable[Any]) -> None:

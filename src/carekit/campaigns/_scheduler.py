@@ -17,12 +17,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 import attrs
 
 from carekit._check import check_count, checked
 from carekit._clock import SystemClock
-from carekit._effects import Call, Steps, drive
+from carekit._effects import Call, Steps, drive, refuse_async
 from carekit._model import CareEvent, Customer
 from carekit._time import to_utc
 from carekit._worker import run_loop
@@ -87,6 +88,8 @@ class SchedulerCore:
         retry: how long to wait after a sender failure.
     """
 
+    _async_twin: ClassVar[str | None] = None  # set by a sync front: its async twin's name
+
     @checked
     def __init__(
         self,
@@ -120,6 +123,13 @@ class SchedulerCore:
         self.default_locale = default_locale
         self.lease = lease
         self.retry = retry
+        if self._async_twin is not None:  # a sync front: async parts are refused now
+            refuse_async(
+                self._async_twin,
+                jobs=(jobs, "claim"),
+                sender=(sender, "send"),
+                directory=(directory, "get"),
+            )
         self._longest_cap = max(
             (cap.period for cap in (*self.caps, *(c.cap for c in campaigns if c.cap))),
             default=timedelta(0),
@@ -308,6 +318,8 @@ class CampaignScheduler(SchedulerCore):
     """
 
     jobs: JobStore
+
+    _async_twin = "carekit.aio.AsyncCampaignScheduler"
 
     @checked
     def enrol(
