@@ -10,8 +10,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ def test_every_example_is_covered() -> None:
         "persistence.py",
         "web_desk.py",
         "scale_out.py",
+        "async_web_desk.py",
     }
     assert tested == {p.name for p in EXAMPLES.glob("*.py")}
 
@@ -138,7 +140,7 @@ def test_persistence(tmp_path: Path) -> None:
 
 
 def _call(
-    base: str, method: str, path: str, body: dict[str, object] | None = None
+    base: str, method: str, path: str, body: Mapping[str, object] | None = None
 ) -> tuple[int, Any]:
     request = urllib.request.Request(
         base + path,
@@ -153,13 +155,9 @@ def _call(
         return error.code, json.loads(error.read())
 
 
-@pytest.fixture
-def web_desk(tmp_path: Path) -> Iterator[tuple[str, dict[str, Any], Path, ManualClock]]:
-    """The example's app served by uvicorn on 127.0.0.1 (a free port), in a thread."""
-    module = run_example("web_desk.py")
-    db = tmp_path / "desk.sqlite3"
-    clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    app = module["make_app"](module["make_desk"](db, clock=clock))  # type: ignore[operator]
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn on 127.0.0.1 (a free port), in a thread; its base URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -169,9 +167,24 @@ def web_desk(tmp_path: Path) -> Iterator[tuple[str, dict[str, Any], Path, Manual
     deadline = time.monotonic() + 10
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", module, db, clock
-    server.should_exit = True
-    thread.join(timeout=10)
+    assert server.started, "the server did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert not thread.is_alive(), "the server did not stop (its lifespan hung)"
+
+
+@pytest.fixture
+def web_desk(tmp_path: Path) -> Iterator[tuple[str, dict[str, Any], Path, ManualClock]]:
+    """The example's app served over real HTTP."""
+    module = run_example("web_desk.py")
+    db = tmp_path / "desk.sqlite3"
+    clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    app = module["make_app"](module["make_desk"](db, clock=clock))  # type: ignore[operator]
+    with serve(app) as base:
+        yield base, module, db, clock
 
 
 def test_web_desk_over_real_http(
@@ -224,3 +237,62 @@ def test_scale_out(pg_dsn: str, pg_schema: str, capsys: pytest.CaptureFixture[st
     module = runpy.run_path(str(EXAMPLES / "scale_out.py"))  # not as __main__: its schema
     assert 40 == module["main"](pg_dsn, pg_schema)
     assert "40 calls, 40 breaches handed over, each once, by 2 workers" in capsys.readouterr().out
+
+
+def test_async_web_desk_over_real_http(pg_dsn: str, pg_schema: str) -> None:
+    """FastAPI + AsyncDesk on PostgreSQL: typed errors as statuses, 17 calls at once, the
+    background worker woken by NOTIFY (its poll is an hour) paging each key once, a late and
+    retried webhook."""
+    module = runpy.run_path(str(EXAMPLES / "async_web_desk.py"))
+    app = module["make_app"](pg_dsn, pg_schema, poll=timedelta(hours=1))
+    past = (datetime.now(UTC) - timedelta(minutes=2)).isoformat()
+    with serve(app) as base:
+        assert (201, {"id": "C-1", "status": "new"}) == _call(
+            base,
+            "POST",
+            "/tickets",
+            {"id": "C-1", "channel": "phone", "customer_id": "c", "at": past},
+        )
+        assert (
+            409
+            == _call(
+                base, "POST", "/tickets", {"id": "C-1", "channel": "phone", "customer_id": "c"}
+            )[0]
+        )
+        assert 409 == _call(base, "POST", "/tickets/C-1/events", {"trigger": "close"})[0]
+        assert 422 == _call(base, "POST", "/tickets/C-1/events", {"trigger": "teleport"})[0]
+        assert 404 == _call(base, "POST", "/tickets/nope/events", {"trigger": "resolve"})[0]
+        assert (
+            422
+            == _call(base, "POST", "/tickets", {"id": "C-2", "channel": "fax", "customer_id": "c"})[
+                0
+            ]
+        )
+        with ThreadPoolExecutor(16) as pool:
+            codes = list(
+                pool.map(
+                    lambda i: _call(
+                        base,
+                        "POST",
+                        "/tickets",
+                        {"id": f"P-{i}", "channel": "phone", "customer_id": "c", "at": past},
+                    )[0],
+                    range(16),
+                )
+            )
+        assert [201] * 16 == codes
+        expected = {f"{t}/{level}/first_response/1" for t in ["C-1", *(f"P-{i}" for i in range(16))]
+                    for level in ("ringing", "missed call")}  # fmt: skip
+        deadline = time.monotonic() + 20
+        pages: dict[str, int] = {}
+        while set(pages) != expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+            pages = _call(base, "GET", "/pages")[1]
+        assert expected == set(pages)
+        assert {1} == set(pages.values())
+        picked = (datetime.fromisoformat(past) + timedelta(seconds=20)).isoformat()
+        body = {"trigger": "agent_reply", "at": picked, "idempotency_key": "pbx-991"}
+        status, first = _call(base, "POST", "/tickets/C-1/events", body)
+        assert 200 == status
+        assert (200, first) == _call(base, "POST", "/tickets/C-1/events", body)
+        assert "met" == _call(base, "GET", "/tickets/C-1/sla")[1]["first_response"]["state"]
