@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import asyncio
 import doctest
+import inspect
 import importlib
 import pkgutil
 import re
@@ -31,8 +34,13 @@ def python_blocks(page: Path) -> list[str]:
 def test_page_code_runs(page: Path) -> None:
     """Every python block of a page runs, in order, in one namespace."""
     namespace: dict[str, object] = {"__name__": f"docs.{page.stem}"}
-    for block in python_blocks(page):
-        exec(compile(block, str(page), "exec"), namespace)
+    with asyncio.Runner() as loop:  # top-level await, as in `python -m asyncio`: one loop a page
+        for block in python_blocks(page):
+            code = compile(block, str(page), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+            if code.co_flags & inspect.CO_COROUTINE:
+                loop.run(eval(code, namespace))  # noqa: S307 - the docs' own code
+            else:
+                exec(code, namespace)  # noqa: S102
 
 
 def test_readme_has_a_tour() -> None:
