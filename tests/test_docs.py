@@ -5,8 +5,8 @@ from __future__ import annotations
 import ast
 import asyncio
 import doctest
-import inspect
 import importlib
+import inspect
 import pkgutil
 import re
 from pathlib import Path
@@ -38,9 +38,9 @@ def test_page_code_runs(page: Path) -> None:
         for block in python_blocks(page):
             code = compile(block, str(page), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
             if code.co_flags & inspect.CO_COROUTINE:
-                loop.run(eval(code, namespace))  # noqa: S307 - the docs' own code
+                loop.run(eval(code, namespace))
             else:
-                exec(code, namespace)  # noqa: S102
+                exec(code, namespace)
 
 
 def test_readme_has_a_tour() -> None:
