@@ -11,8 +11,18 @@ Each measurement runs in a schema of its own, dropped afterwards.
   query's time on the full table.
 * enqueue: bulk (``enqueue_many``, COPY) and one job at a time.
 
-The peers the issue names (pgqueuer, procrastinate) are not measured yet: this
-prints carekit's own figures.
+The job rows put carekit's job store beside the two PostgreSQL job queues the
+issue names, doing the equivalent work in the same run on the same server: N
+jobs enqueued in bulk, due now; W worker processes take them, run a no-op and
+mark them done, until none is left. Each peer runs in a database of its own
+(made and dropped here) with its recommended worker settings:
+
+* pgqueuer: ``QueueManager.run(mode=drain)`` on a psycopg async connection,
+  the default batch size (10) and also 100, the better of the two reported;
+* procrastinate: ``run_worker_async(wait=False)``, with concurrency 1 (the
+  default) and 10, the better reported.
+
+Every job must run exactly once (a second run is counted as "twice").
 
 Usage: ``python benchmarks/postgres.py [jobs] [tickets] [due]`` (defaults
 20,000, 200,000 and 10,000; the issue's desk is 1,000,000 and 10,000).
@@ -22,6 +32,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import sys
 import time
 import uuid
@@ -60,29 +71,44 @@ def _touches(n: int) -> list[Touch]:
     return [Touch(f"b/c-{i}/0/o", "b", f"c-{i}", 0, "o", T0, "tips") for i in range(n)]
 
 
-def _job_worker(name: str, out: Any) -> None:
+def _job_worker(name: str, start: Any, out: Any) -> None:
     store = PostgresJobStore(DSN, schema=name)
     keys: list[str] = []
+    start.wait()
     while batch := store.claim(T0, limit=100, lease=timedelta(minutes=5)):
         for touch in batch:
             store.complete(touch.key, outcome="sent", at=T0)
             keys.append(touch.key)
-    out.put(keys)
+    out.put((keys, time.time()))
     store.close()
 
 
 def _parallel(target: Callable[..., None], workers: int, *args: Any) -> tuple[float, list[Any]]:
+    """Run ``workers`` processes of ``target``; the seconds from their common start to the
+    last job done, and what each returned.
+
+    Each process sets up (imports, connections), waits at the start barrier, works, and
+    puts ``(what it did, when it finished its last job)``: start-up and shut-down (a
+    peer's drain check) are not timed, for carekit and the peers alike.
+    """
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
-    procs = [ctx.Process(target=target, args=(*args, out)) for _ in range(workers)]
-    start = time.perf_counter()
+    start = ctx.Barrier(workers + 1)
+    procs = [ctx.Process(target=target, args=(*args, start, out)) for _ in range(workers)]
     for p in procs:
         p.start()
-    results = [out.get(timeout=600) for _ in procs]
-    elapsed = time.perf_counter() - start
+    start.wait(timeout=120)
+    began = time.time()
+    results: list[Any] = []
+    while len(results) < len(procs):
+        try:
+            results.append(out.get(timeout=1))
+        except queue.Empty:
+            if any(p.exitcode not in {None, 0} for p in procs):
+                raise RuntimeError("a worker process failed (its error is above)") from None
     for p in procs:
         p.join()
-    return elapsed, results
+    return max(last for _, last in results) - began, [done for done, _ in results]
 
 
 def jobs(n: int) -> list[tuple[object, ...]]:
@@ -96,7 +122,153 @@ def jobs(n: int) -> list[tuple[object, ...]]:
     return rows
 
 
-def _tick_worker(name: str, out: Any) -> None:
+@contextmanager
+def _database(tag: str) -> Iterator[str]:
+    """A fresh database for a peer (its tables live in ``public``), dropped afterwards."""
+    name = f"ck_bench_{tag}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield DSN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(DSN, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+async def _pgqueuer_setup(dsn: str, n: int) -> None:
+    from pgqueuer import Queries
+    from pgqueuer.adapters.drivers.psycopg import PsycopgDriver
+
+    conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+    queries = Queries(PsycopgDriver(conn))
+    await queries.install()
+    for start in range(0, n, 10_000):
+        size = min(10_000, n - start)
+        await queries.enqueue(["send"] * size, [None] * size, [0] * size)
+    await conn.close()
+
+
+def _pgqueuer_worker(dsn: str, batch: int, start: Any, out: Any) -> None:
+    import asyncio
+
+    from pgqueuer import Queries, QueueManager
+    from pgqueuer.adapters.drivers.psycopg import PsycopgDriver
+    from pgqueuer.types import QueueExecutionMode
+
+    done: list[int] = []
+    last = [0.0]
+
+    async def work() -> None:
+        conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+        manager = QueueManager(Queries(PsycopgDriver(conn)))
+
+        @manager.entrypoint("send")
+        async def send(job: Any) -> None:
+            done.append(int(job.id))
+            last[0] = time.time()
+
+        start.wait()
+        await manager.run(batch_size=batch, mode=QueueExecutionMode.drain)
+
+    asyncio.run(work())
+    out.put((done, last[0]))
+
+
+def pgqueuer(n: int, workers: int) -> tuple[float, int, str]:
+    """(jobs/s, run twice, settings) of pgqueuer's better batch size."""
+    import asyncio
+
+    best = (0.0, 0, "")
+    for batch in (10, 100):
+        with _database("pgq") as dsn:
+            asyncio.run(_pgqueuer_setup(dsn, n))
+            elapsed, results = _parallel(_pgqueuer_worker, workers, dsn, batch)
+        ids = [i for r in results for i in r]
+        assert len(set(ids)) == n, f"pgqueuer ran {len(set(ids))} of {n} jobs"
+        best = max(best, (n / elapsed, len(ids) - n, f"batch_size={batch}"))
+    return best
+
+
+def _procrastinate_app(
+    dsn: str, done: list[int] | None = None, last: list[float] | None = None
+) -> Any:
+    import procrastinate
+
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=dsn))
+
+    @app.task(name="send", pass_context=True)
+    async def send(context: Any) -> None:
+        if done is not None and last is not None:
+            done.append(int(context.job.id))
+            last[0] = time.time()
+
+    return app
+
+
+async def _procrastinate_setup(dsn: str, n: int) -> None:
+    app = _procrastinate_app(dsn)
+    async with app.open_async():
+        await app.schema_manager.apply_schema_async()
+        task = app.tasks["send"]
+        for start in range(0, n, 10_000):
+            await task.batch_defer_async(*[{}] * min(10_000, n - start))
+
+
+def _procrastinate_worker(dsn: str, concurrency: int, start: Any, out: Any) -> None:
+    import asyncio
+    import logging
+
+    logging.getLogger("procrastinate").setLevel(logging.ERROR)
+    done: list[int] = []
+    last = [0.0]
+
+    async def work() -> None:
+        app = _procrastinate_app(dsn, done, last)
+        async with app.open_async():
+            start.wait()
+            await app.run_worker_async(
+                wait=False, concurrency=concurrency, install_signal_handlers=False
+            )
+
+    asyncio.run(work())
+    out.put((done, last[0]))
+
+
+def procrastinate(n: int, workers: int) -> tuple[float, int, str]:
+    """(jobs/s, run twice, settings) of procrastinate's better concurrency."""
+    import asyncio
+
+    best = (0.0, 0, "")
+    for concurrency in (1, 10):
+        with _database("proc") as dsn:
+            asyncio.run(_procrastinate_setup(dsn, n))
+            elapsed, results = _parallel(_procrastinate_worker, workers, dsn, concurrency)
+        ids = [i for r in results for i in r]
+        assert len(set(ids)) == n, f"procrastinate ran {len(set(ids))} of {n} jobs"
+        best = max(best, (n / elapsed, len(ids) - n, f"concurrency={concurrency}"))
+    return best
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return f"{package} {version(package)}"
+
+
+def peers(n: int, ours: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    """carekit's rows beside pgqueuer's and procrastinate's, with the ratio to the best peer."""
+    rows: list[tuple[object, ...]] = []
+    for workers, _, rate, twice in ours:
+        pgq = pgqueuer(n, int(str(workers)))
+        proc = procrastinate(n, int(str(workers)))
+        best = max(pgq[0], proc[0])
+        rows.append(
+            (workers, rate, twice, pgq[0], pgq[2], proc[0], proc[2], float(str(rate)) / best)
+        )
+    return rows
+
+
+def _tick_worker(name: str, start: Any, out: Any) -> None:
     handed: list[str] = []
 
     class Log:
@@ -109,9 +281,10 @@ def _tick_worker(name: str, out: Any) -> None:
         escalation=LADDER,
         handler=Log(),
     )
+    start.wait()
     while desk.tick(limit=100).claimed:
         pass
-    out.put(handed)
+    out.put((handed, time.time()))
 
 
 def desk(tickets: int, due: int) -> tuple[list[tuple[object, ...]], float]:
@@ -157,11 +330,27 @@ def enqueue(n: int) -> list[tuple[object, ...]]:
     return [("enqueue_many (COPY)", n, bulk), ("enqueue, one at a time", one, single)]
 
 
+def _server_version() -> str:
+    with psycopg.connect(DSN) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    return str(row[0]).split()[0] if row else "?"
+
+
 def main() -> None:
     n_jobs = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     n_tickets = int(sys.argv[2]) if len(sys.argv) > 2 else 200_000
     n_due = int(sys.argv[3]) if len(sys.argv) > 3 else 10_000
-    print(table(["workers", "jobs", "claimed+completed/s", "claimed twice"], jobs(n_jobs)))
+    ours = jobs(n_jobs)
+    print(f"{n_jobs:,} jobs; {_version('pgqueuer')}, {_version('procrastinate')}, "
+          f"{_version('psycopg')}, PostgreSQL {_server_version()}")  # fmt: skip
+    headers = ["workers", "carekit/s", "twice", "pgqueuer/s", "(settings)",
+               "procrastinate/s", "(settings)", "carekit / best peer"]  # fmt: skip
+    print(table(headers, peers(n_jobs, ours)))
+    scale = [float(str(r[2])) for r in ours]
+    print(
+        f"carekit scaling: 1 -> 2 workers x{scale[1] / scale[0]:.2f}, "
+        f"1 -> 4 x{scale[2] / scale[0]:.2f}"
+    )
     print()
     rows, due_ms = desk(n_tickets, n_due)
     print(table(["workers", "open tickets", "due", "hand-overs/s", "extra"], rows))

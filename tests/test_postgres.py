@@ -7,6 +7,7 @@ test_campaigns.py; the worker processes are in test_workers.py.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -82,6 +83,62 @@ def test_a_pool_given_to_the_store_stays_open(pg_dsn: str, pg_schema: str) -> No
         tickets.close()
         assert 0 == len(jobs.sent_since("c", T0))
         assert not pool.closed
+
+
+def test_a_host_pool_without_autocommit_still_commits_each_operation(
+    pg_dsn: str, pg_schema: str
+) -> None:
+    """One-statement operations skip BEGIN/COMMIT only on autocommit connections: on a host's
+    plain pool they run in a transaction, and another connection sees them committed."""
+    import psycopg  # noqa: PLC0415
+    from psycopg_pool import ConnectionPool  # noqa: PLC0415
+
+    touch = Touch("c/x/0/o", "c", "x", 0, "o", T0, "tips")
+    with ConnectionPool(pg_dsn, min_size=1, max_size=2) as pool:
+        jobs = PostgresJobStore(pool, schema=pg_schema, create=True)
+        assert jobs.enqueue(touch, enrolled_at=T0)
+        assert [touch] == jobs.claim(T0, limit=5, lease=timedelta(minutes=1))
+        jobs.complete(touch.key, outcome="sent", at=T0)
+        with psycopg.connect(pg_dsn) as other:
+            row = other.execute(
+                f"SELECT state, outcome FROM {pg_schema}.jobs WHERE key = %s", (touch.key,)
+            ).fetchone()
+        assert ("done", "sent") == row
+        with pool.connection() as conn:  # the relaxed commit of a completion stays local
+            assert ("on",) == conn.execute("SHOW synchronous_commit").fetchone()
+
+
+def test_connections_the_server_closed_are_replaced_without_an_error(
+    pg_dsn: str, pg_schema: str
+) -> None:
+    """The pool's check costs no round trip, yet a connection the server terminated (as in a
+    restart) is noticed and replaced: the next operations succeed."""
+    import psycopg  # noqa: PLC0415
+
+    jobs = PostgresJobStore(pg_dsn, schema=pg_schema, create=True)
+    try:
+        assert jobs.last_enrolled("x") is None
+        with psycopg.connect(pg_dsn, autocommit=True) as admin:
+            pids = [
+                r[0]
+                for r in admin.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND application_name = 'carekit' AND state = 'idle'"
+                )
+            ]
+            assert pids
+            admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) pid", (pids,))
+            for _ in range(100):  # the backends end a moment after the signal
+                row = admin.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)
+                ).fetchone()
+                if row == (0,):
+                    break
+                time.sleep(0.02)
+        for _ in range(5):
+            assert jobs.last_enrolled("x") is None
+    finally:
+        jobs.close()
 
 
 def test_text_postgres_cannot_keep_is_refused_and_nothing_is_written(

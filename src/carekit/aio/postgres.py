@@ -36,6 +36,7 @@ from carekit.stores._pg import (
     TicketSql,
     check_version,
     faults,
+    idle_input,
     psycopg,
     schema_name,
     upgrade_steps,
@@ -68,11 +69,23 @@ async def _pool(dsn_or_pool: Any, where: str) -> tuple[AsyncConnectionPool[Any],
             max_size=8,
             open=False,
             timeout=30.0,
-            check=AsyncConnectionPool.check_connection,  # after a server restart: a fresh one
+            kwargs={
+                "autocommit": True,
+                "application_name": "carekit",
+            },  # no BEGIN/COMMIT for one statement
+            check=_check,  # after a server restart: a fresh connection
             reconnect_timeout=60.0,
         )
         await pool.open(wait=True, timeout=30.0)
     return pool, True
+
+
+async def _check(conn: AsyncConnection[Any]) -> None:
+    """The pool's check: a real one only for a connection that got input while idle."""
+    if idle_input(conn.fileno()):
+        from psycopg_pool import AsyncConnectionPool  # noqa: PLC0415
+
+        await AsyncConnectionPool.check_connection(conn)
 
 
 class _AsyncStore(Sql):
@@ -134,8 +147,11 @@ class _AsyncStore(Sql):
         if self._pool is None:
             raise StoreError(self.where, action, "the store is not open: await store.open()")
         with faults(self.where, action):
-            async with self._pool.connection() as conn, conn.transaction():
-                return await drive_async(steps(conn, *args, **kwargs))
+            async with self._pool.connection() as conn:
+                if conn.autocommit and getattr(steps, "one_statement", False):
+                    return await drive_async(steps(conn, *args, **kwargs))
+                async with conn.transaction():
+                    return await drive_async(steps(conn, *args, **kwargs))
 
     async def _copy(self, cur: Any, sql: str, rows: Iterable[Sequence[object]]) -> None:
         async with cur.copy(sql) as copy:

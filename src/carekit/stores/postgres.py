@@ -50,6 +50,7 @@ from carekit.stores._pg import (
     TicketSql,
     check_version,
     faults,
+    idle_input,
     psycopg,
     schema_name,
     upgrade_steps,
@@ -88,11 +89,23 @@ def _pool(dsn_or_pool: str | ConnectionPool[Any], where: str) -> tuple[Connectio
             max_size=8,
             open=True,
             timeout=30.0,
-            check=ConnectionPool.check_connection,  # after a server restart: a fresh one
+            kwargs={
+                "autocommit": True,
+                "application_name": "carekit",
+            },  # no BEGIN/COMMIT for one statement
+            check=_check,  # after a server restart: a fresh connection
             reconnect_timeout=60.0,
         )
         pool.wait(timeout=30.0)
     return pool, True
+
+
+def _check(conn: Connection[Any]) -> None:
+    """The pool's check: a real one only for a connection that got input while idle."""
+    if idle_input(conn.fileno()):
+        from psycopg_pool import ConnectionPool  # noqa: PLC0415
+
+        ConnectionPool.check_connection(conn)
 
 
 def _copy_rows(cur: Any, sql: str, rows: Iterable[Sequence[object]]) -> None:
@@ -148,9 +161,12 @@ class _Store(Sql):
             self._pool.close()
 
     def _run(self, action: str, steps: Callable[..., Steps[T]], *args: Any, **kwargs: Any) -> T:
-        """Run ``steps`` on a pooled connection, in one transaction."""
-        with faults(self.where, action), self._pool.connection() as conn, conn.transaction():
-            return drive(steps(conn, *args, **kwargs))
+        """Run ``steps`` on a pooled connection, in one transaction (one statement: alone)."""
+        with faults(self.where, action), self._pool.connection() as conn:
+            if conn.autocommit and getattr(steps, "one_statement", False):
+                return drive(steps(conn, *args, **kwargs))
+            with conn.transaction():
+                return drive(steps(conn, *args, **kwargs))
 
     def _copy(self, cur: Any, sql: str, rows: Iterable[Sequence[object]]) -> None:
         _copy_rows(cur, sql, rows)
