@@ -4,8 +4,12 @@ large desk, and enqueueing, against the local server (CAREKIT_PG_DSN).
 Each measurement runs in a schema of its own, dropped afterwards.
 
 * jobs: N touches due now (bulk-enqueued), then W worker processes claim 100 at
-  a time and complete each (a no-op "send") until none is left; claims and
-  completions per second, and that no job was claimed twice.
+  a time and complete them (a no-op "send") until none is left; claims and
+  completions per second, and that no job ran twice. Two carekit modes: each
+  send recorded before the next (the scheduler's default: a worker killed
+  mid-round sends at most one message again), and one write a round
+  (``batch_completions=True``: the whole round again; what pgqueuer's buffered
+  completion log also risks).
 * desk: T open tickets of which D are due, W processes ``Desk.tick`` until none
   is due; hand-overs per second, extra hand-overs (must be 0), and the due
   query's time on the full table.
@@ -24,8 +28,8 @@ mark them done, until none is left. Each peer runs in a database of its own
 
 Every job must run exactly once (a second run is counted as "twice").
 
-Usage: ``python benchmarks/postgres.py [jobs] [tickets] [due]`` (defaults
-20,000, 200,000 and 10,000; the issue's desk is 1,000,000 and 10,000).
+Usage: ``python benchmarks/postgres.py [jobs] [tickets] [due] [bulk]`` (defaults
+10,000, 200,000, 10,000 and 1,000,000; the issue's desk is 1,000,000 and 10,000).
 """
 
 from __future__ import annotations
@@ -71,12 +75,16 @@ def _touches(n: int) -> list[Touch]:
     return [Touch(f"b/c-{i}/0/o", "b", f"c-{i}", 0, "o", T0, "tips") for i in range(n)]
 
 
-def _job_worker(name: str, start: Any, out: Any) -> None:
+def _job_worker(name: str, batched: bool, start: Any, out: Any) -> None:
     store = PostgresJobStore(DSN, schema=name)
     keys: list[str] = []
     start.wait()
     while batch := store.claim(T0, limit=100, lease=timedelta(minutes=5)):
-        for touch in batch:
+        if batched:  # CampaignScheduler(batch_completions=True): one write a round
+            store.complete_many([(t.key, "sent") for t in batch], at=T0)
+            keys += [t.key for t in batch]
+            continue
+        for touch in batch:  # the default: each send recorded before the next
             store.complete(touch.key, outcome="sent", at=T0)
             keys.append(touch.key)
     out.put((keys, time.time()))
@@ -111,15 +119,14 @@ def _parallel(target: Callable[..., None], workers: int, *args: Any) -> tuple[fl
     return max(last for _, last in results) - began, [done for done, _ in results]
 
 
-def jobs(n: int) -> list[tuple[object, ...]]:
-    rows: list[tuple[object, ...]] = []
-    for workers in (1, 2, 4):
-        with schema() as name:
-            PostgresJobStore(DSN, schema=name).enqueue_many(_touches(n), enrolled_at=T0)
-            elapsed, results = _parallel(_job_worker, workers, name)
-            keys = [k for r in results for k in r]
-            rows.append((workers, n, n / elapsed, len(keys) - len(set(keys))))
-    return rows
+def carekit_jobs(n: int, workers: int, batched: bool) -> tuple[float, int, str]:
+    """(jobs/s, run twice, mode) of carekit's job store."""
+    with schema() as name:
+        PostgresJobStore(DSN, schema=name).enqueue_many(_touches(n), enrolled_at=T0)
+        elapsed, results = _parallel(_job_worker, workers, name, batched)
+    keys = [k for r in results for k in r]
+    assert len(set(keys)) == n, f"carekit ran {len(set(keys))} of {n} jobs"
+    return n / elapsed, len(keys) - n, "batched" if batched else "each"
 
 
 @contextmanager
@@ -174,19 +181,30 @@ def _pgqueuer_worker(dsn: str, batch: int, start: Any, out: Any) -> None:
     out.put((done, last[0]))
 
 
-def pgqueuer(n: int, workers: int) -> tuple[float, int, str]:
-    """(jobs/s, run twice, settings) of pgqueuer's better batch size."""
+def _best_of(
+    peer: str, setup: Any, worker: Callable[..., None], *, settings: dict[str, int], n: int,
+    workers: int,
+) -> tuple[float, int, str]:  # fmt: skip
+    """(jobs/s, run twice, settings) of a peer's best setting: each in a fresh database."""
     import asyncio
 
     best = (0.0, 0, "")
-    for batch in (10, 100):
-        with _database("pgq") as dsn:
-            asyncio.run(_pgqueuer_setup(dsn, n))
-            elapsed, results = _parallel(_pgqueuer_worker, workers, dsn, batch)
+    for label, value in settings.items():
+        with _database(peer[:4]) as dsn:
+            asyncio.run(setup(dsn, n))
+            elapsed, results = _parallel(worker, workers, dsn, value)
         ids = [i for r in results for i in r]
-        assert len(set(ids)) == n, f"pgqueuer ran {len(set(ids))} of {n} jobs"
-        best = max(best, (n / elapsed, len(ids) - n, f"batch_size={batch}"))
+        assert len(set(ids)) == n, f"{peer} ran {len(set(ids))} of {n} jobs"
+        best = max(best, (n / elapsed, len(ids) - n, label))
     return best
+
+
+def pgqueuer(n: int, workers: int) -> tuple[float, int, str]:
+    """pgqueuer's better batch size."""
+    settings = {"batch_size=10": 10, "batch_size=100": 100}
+    return _best_of(
+        "pgqueuer", _pgqueuer_setup, _pgqueuer_worker, settings=settings, n=n, workers=workers
+    )
 
 
 def _procrastinate_app(
@@ -235,18 +253,16 @@ def _procrastinate_worker(dsn: str, concurrency: int, start: Any, out: Any) -> N
 
 
 def procrastinate(n: int, workers: int) -> tuple[float, int, str]:
-    """(jobs/s, run twice, settings) of procrastinate's better concurrency."""
-    import asyncio
-
-    best = (0.0, 0, "")
-    for concurrency in (1, 10):
-        with _database("proc") as dsn:
-            asyncio.run(_procrastinate_setup(dsn, n))
-            elapsed, results = _parallel(_procrastinate_worker, workers, dsn, concurrency)
-        ids = [i for r in results for i in r]
-        assert len(set(ids)) == n, f"procrastinate ran {len(set(ids))} of {n} jobs"
-        best = max(best, (n / elapsed, len(ids) - n, f"concurrency={concurrency}"))
-    return best
+    """procrastinate's better worker concurrency."""
+    settings = {"concurrency=1": 1, "concurrency=10": 10}
+    return _best_of(
+        "procrastinate",
+        _procrastinate_setup,
+        _procrastinate_worker,
+        settings=settings,
+        n=n,
+        workers=workers,
+    )
 
 
 def _version(package: str) -> str:
@@ -255,17 +271,21 @@ def _version(package: str) -> str:
     return f"{package} {version(package)}"
 
 
-def peers(n: int, ours: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
-    """carekit's rows beside pgqueuer's and procrastinate's, with the ratio to the best peer."""
+def jobs(n: int) -> tuple[list[tuple[object, ...]], list[float]]:
+    """Per worker count: carekit (each recorded, batched), the peers, the ratios."""
     rows: list[tuple[object, ...]] = []
-    for workers, _, rate, twice in ours:
-        pgq = pgqueuer(n, int(str(workers)))
-        proc = procrastinate(n, int(str(workers)))
+    each_rates = []
+    for workers in (1, 2, 4):
+        each = carekit_jobs(n, workers, batched=False)
+        batched = carekit_jobs(n, workers, batched=True)
+        pgq = pgqueuer(n, workers)
+        proc = procrastinate(n, workers)
         best = max(pgq[0], proc[0])
-        rows.append(
-            (workers, rate, twice, pgq[0], pgq[2], proc[0], proc[2], float(str(rate)) / best)
-        )
-    return rows
+        twice = each[1] + batched[1] + pgq[1] + proc[1]
+        rows.append((workers, each[0], batched[0], pgq[0], pgq[2], proc[0], proc[2], twice,
+                     each[0] / best, batched[0] / best))  # fmt: skip
+        each_rates.append(each[0])
+    return rows, each_rates
 
 
 def _tick_worker(name: str, start: Any, out: Any) -> None:
@@ -313,15 +333,15 @@ def desk(tickets: int, due: int) -> tuple[list[tuple[object, ...]], float]:
     return rows, due_ms
 
 
-def enqueue(n: int) -> list[tuple[object, ...]]:
+def enqueue(n: int, one: int) -> list[tuple[object, ...]]:
     with schema() as name:
         store = PostgresJobStore(DSN, schema=name)
+        touches = _touches(n)
         start = time.perf_counter()
-        store.enqueue_many(_touches(n), enrolled_at=T0)
+        store.enqueue_many(touches, enrolled_at=T0)
         bulk = n / (time.perf_counter() - start)
     with schema() as name:
         store = PostgresJobStore(DSN, schema=name)
-        one = min(n, 2000)
         touches = _touches(one)
         start = time.perf_counter()
         for t in touches:
@@ -337,26 +357,25 @@ def _server_version() -> str:
 
 
 def main() -> None:
-    n_jobs = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
+    n_jobs = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     n_tickets = int(sys.argv[2]) if len(sys.argv) > 2 else 200_000
     n_due = int(sys.argv[3]) if len(sys.argv) > 3 else 10_000
-    ours = jobs(n_jobs)
+    n_bulk = int(sys.argv[4]) if len(sys.argv) > 4 else 1_000_000
     print(f"{n_jobs:,} jobs; {_version('pgqueuer')}, {_version('procrastinate')}, "
           f"{_version('psycopg')}, PostgreSQL {_server_version()}")  # fmt: skip
-    headers = ["workers", "carekit/s", "twice", "pgqueuer/s", "(settings)",
-               "procrastinate/s", "(settings)", "carekit / best peer"]  # fmt: skip
-    print(table(headers, peers(n_jobs, ours)))
-    scale = [float(str(r[2])) for r in ours]
-    print(
-        f"carekit scaling: 1 -> 2 workers x{scale[1] / scale[0]:.2f}, "
-        f"1 -> 4 x{scale[2] / scale[0]:.2f}"
-    )
+    rows, each = jobs(n_jobs)
+    headers = ["workers", "carekit/s", "batched/s", "pgqueuer/s", "(settings)",
+               "procrastinate/s", "(settings)", "twice",
+               "carekit / best", "batched / best"]  # fmt: skip
+    print(table(headers, rows))
+    print(f"carekit (each recorded) scaling: 1 -> 2 workers x{each[1] / each[0]:.2f}, "
+          f"1 -> 4 x{each[2] / each[0]:.2f}")  # fmt: skip
     print()
-    rows, due_ms = desk(n_tickets, n_due)
-    print(table(["workers", "open tickets", "due", "hand-overs/s", "extra"], rows))
+    ticks, due_ms = desk(n_tickets, n_due)
+    print(table(["workers", "open tickets", "due", "hand-overs/s", "extra"], ticks))
     print(f"\ndue query (first 1,000 of {n_due:,} due among {n_tickets:,}): {due_ms:.2f} ms")
     print()
-    print(table(["enqueue", "jobs", "jobs/s"], enqueue(n_jobs)))
+    print(table(["enqueue", "jobs", "jobs/s"], enqueue(n_bulk, 2000)))
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from carekit.campaigns.recipes import (
     periodic_check_in,
     win_back,
 )
-from carekit.exceptions import InvalidValue
+from carekit.exceptions import InvalidValue, JobNotFound
 from carekit.i18n import TEMPLATES
 from carekit.protocols import JobStore
 from carekit.stores.memory import InMemoryJobStore
@@ -307,6 +307,49 @@ def test_bulk_enqueue_is_idempotent_and_counts_only_new_jobs(jobs: Any) -> None:
     assert t0 + H == jobs.last_enrolled("bulk/siti/")
     assert t0 + H == jobs.last_enrolled("bulk/")  # any key prefix, in every store
     assert None is jobs.last_enrolled("bulk/john/")
+
+
+def test_complete_many_records_all_or_nothing(jobs: Any) -> None:
+    """complete_many: every outcome recorded (sends count for caps); an unknown key: none."""
+    t0 = datetime(2026, 3, 2, tzinfo=UTC)
+    jobs.enqueue_many([touch(f"m/siti/0/{i}", t0) for i in range(4)], enrolled_at=t0)
+    jobs.claim(t0, limit=10, lease=timedelta(minutes=5))
+    with pytest.raises(JobNotFound):
+        jobs.complete_many([("m/siti/0/0", "sent"), ("m/siti/0/nope", "sent")], at=t0)
+    assert ("pending", None, None) == jobs.state("m/siti/0/0")
+    jobs.complete_many([("m/siti/0/0", "sent"), ("m/siti/0/1", "suppressed: x")], at=t0 + H)
+    assert ("done", "sent", None) == jobs.state("m/siti/0/0")
+    assert ("done", "suppressed: x", None) == jobs.state("m/siti/0/1")
+    assert ["m/siti/0/0"] == [t.key for t in jobs.sent_since("siti", t0)]
+    jobs.complete_many([], at=t0)
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_batched_completions_send_and_cap_as_the_unbatched_ones(
+    jobs: JobStore, batch: bool
+) -> None:
+    """batch_completions records a round's outcomes in one write, yet a customer's cap still
+    sees the sends of the same round: two of three promotions, the third deferred."""
+    cap = Cap(limit=2, period=timedelta(days=7), group="marketing")
+    promo = Campaign("promo", OnEvent("purchase"), [Step(timedelta(0), "check_in")], cap=cap)
+    start = local("Asia/Jakarta", 2026, 3, 2, 10, 0)
+    budi = Customer("budi", locale="id", timezone="Asia/Jakarta", consent={"email"})
+    clock = ManualClock(start)
+    sender = RecordingSender()
+    scheduler = CampaignScheduler(
+        [promo], jobs, sender, InMemoryDirectory([SITI, budi]), clock=clock,
+        batch_completions=batch,
+    )  # fmt: skip
+    for i in range(3):
+        scheduler.handle(CareEvent("purchase", "siti", start + i * H, id=f"order-{i}"))
+        scheduler.handle(CareEvent("purchase", "budi", start + i * H, id=f"order-{i}"))
+    clock.set(start + 3 * H)
+    report = scheduler.run_due()
+    assert 4 == len(report.sent)
+    assert {"promo/siti/0/order-2", "promo/budi/0/order-2"} == {k for k, _ in report.deferred}
+    for key in report.sent:
+        assert ("done", "sent", None) == jobs.state(key)  # type: ignore[attr-defined]
+    assert scheduler.batch_completions is batch
 
 
 # -- planning details ---------------------------------------------------------------------------

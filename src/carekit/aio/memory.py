@@ -109,6 +109,10 @@ class AsyncInMemoryJobStore:
         """End the job with its outcome."""
         self.sync.complete(key, outcome=outcome, at=at)
 
+    async def complete_many(self, outcomes: Iterable[tuple[str, str]], *, at: datetime) -> None:
+        """End many jobs (``(key, outcome)`` pairs): all, or none and JobNotFound."""
+        self.sync.complete_many(outcomes, at=at)
+
     async def release(self, key: str, *, until: datetime, reason: str) -> None:
         """Make the job due again at ``until``."""
         self.sync.release(key, until=until, reason=reason)

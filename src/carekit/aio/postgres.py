@@ -314,6 +314,11 @@ class AsyncPostgresJobStore(_AsyncStore, JobSql):
         await self._run("complete a job", self._complete, key, outcome, at)
 
     @checked
+    async def complete_many(self, outcomes: Iterable[tuple[str, str]], *, at: datetime) -> None:
+        """End many jobs (``(key, outcome)`` pairs) in one statement: all, or none."""
+        await self._run("complete jobs", self._complete_many, outcomes, at)
+
+    @checked
     async def release(self, key: str, *, until: datetime, reason: str) -> None:
         """Make the job due again at ``until`` (announced to waiting workers)."""
         await self._run("release a job", self._release, key, until, reason)

@@ -86,6 +86,11 @@ class SchedulerCore:
         default_locale: the desk's language, for customers without one.
         lease: how long a claimed job is held by one worker.
         retry: how long to wait after a sender failure.
+        batch_completions: record the jobs a round sent or suppressed in one write
+            at its end (and before a cap is read for a customer with unrecorded
+            sends), on stores with ``complete_many``. Several times the
+            throughput on PostgreSQL; but a worker killed mid-round sends that
+            round's messages again (with their keys) instead of at most one.
     """
 
     _async_twin: ClassVar[str | None] = None  # set by a sync front: its async twin's name
@@ -106,6 +111,7 @@ class SchedulerCore:
         default_locale: str = "en",
         lease: timedelta = timedelta(minutes=5),
         retry: timedelta = timedelta(minutes=10),
+        batch_completions: bool = False,
     ) -> None:
         self.campaigns: Mapping[str, Campaign] = {c.name: c for c in campaigns}
         if len(self.campaigns) != len(campaigns):
@@ -123,6 +129,7 @@ class SchedulerCore:
         self.default_locale = default_locale
         self.lease = lease
         self.retry = retry
+        self.batch_completions = batch_completions and hasattr(jobs, "complete_many")
         if self._async_twin is not None:  # a sync front: async parts are refused now
             refuse_async(
                 self._async_twin,
@@ -235,18 +242,33 @@ class SchedulerCore:
         claimed: list[Touch] = yield Call(self.jobs.claim, when, limit=limit, lease=self.lease)
         for touch in claimed:
             yield from self._deliver(touch, when, report)
+        yield from self._flush(report, when)
         return report.freeze()
+
+    def _end(self, touch: Touch, outcome: str, when: datetime, report: _Fates) -> Steps[None]:
+        """Record a job's outcome now, or with the round's others (``batch_completions``)."""
+        if self.batch_completions:
+            report.unrecorded.append((touch.key, outcome, touch.customer_id))
+        else:
+            yield Call(self.jobs.complete, touch.key, outcome=outcome, at=when)
+
+    def _flush(self, report: _Fates, when: datetime) -> Steps[None]:
+        """Record the round's unrecorded outcomes in one write."""
+        if report.unrecorded:
+            outcomes = [(key, outcome) for key, outcome, _ in report.unrecorded]
+            yield Call(self.jobs.complete_many, outcomes, at=when)  # type: ignore[union-attr]
+            report.unrecorded.clear()
 
     def _deliver(self, touch: Touch, when: datetime, report: _Fates) -> Steps[None]:
         """Decide one claimed touch, render and send it (or not), and end its claim."""
         campaign = self.campaigns.get(touch.campaign)
         customer: Customer | None = yield Call(self.directory.get, touch.customer_id)
         if campaign is None:
-            yield Call(
-                self.jobs.complete, touch.key, outcome="suppressed: unknown campaign", at=when
-            )
+            yield from self._end(touch, "suppressed: unknown campaign", when, report)
             report.suppressed.append((touch.key, "unknown campaign"))
             return
+        if any(customer_id == touch.customer_id for *_, customer_id in report.unrecorded):
+            yield from self._flush(report, when)  # the caps must see this round's sends
         history = yield Call(self.jobs.sent_since, touch.customer_id, when - self._longest_cap)
         decision = decide_touch(
             campaign,
@@ -263,7 +285,7 @@ class SchedulerCore:
             return
         if not isinstance(decision, Send) or customer is None:
             reason = getattr(decision, "reason", "unknown customer")
-            yield Call(self.jobs.complete, touch.key, outcome=f"suppressed: {reason}", at=when)
+            yield from self._end(touch, f"suppressed: {reason}", when, report)
             report.suppressed.append((touch.key, reason))
             return
         message = self.renderer.render(
@@ -289,7 +311,7 @@ class SchedulerCore:
             )
             report.failed.append((touch.key, str(exc)))
             return
-        yield Call(self.jobs.complete, touch.key, outcome="sent", at=when)
+        yield from self._end(touch, "sent", when, report)
         report.sent.append(touch.key)
 
 
@@ -301,6 +323,7 @@ class _Fates:
     deferred: list[tuple[str, str]] = attrs.Factory(list)
     suppressed: list[tuple[str, str]] = attrs.Factory(list)
     failed: list[tuple[str, str]] = attrs.Factory(list)
+    unrecorded: list[tuple[str, str, str]] = attrs.Factory(list)  # key, outcome, customer
 
     def freeze(self) -> RunReport:
         return RunReport(

@@ -503,6 +503,24 @@ class JobSql(Sql):
         if cur.rowcount == 0:
             raise JobNotFound(key)
 
+    def _complete_many(
+        self, conn: Any, outcomes: Iterable[tuple[str, str]], at: datetime
+    ) -> Steps[None]:
+        done = dict(outcomes)  # a key twice: its last outcome
+        cur = yield Call(  # one statement; in a transaction, so that an unknown key undoes it
+            conn.execute,
+            f"UPDATE {self.schema}.jobs j SET state = 'done', outcome = v.outcome, "
+            "done_at = %s, lease_until = NULL "
+            "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed, "
+            "unnest(%s::text[], %s::text[]) AS v(key, outcome) WHERE j.key = v.key "
+            "RETURNING j.key",
+            (to_utc(at, "at").timestamp(), list(done), list(done.values())),
+        )
+        found = {row[0] for row in (yield Call(cur.fetchall))}
+        missing = [key for key in done if key not in found]
+        if missing:
+            raise JobNotFound(missing[0])
+
     @one_statement
     def _release(self, conn: Any, key: str, until: datetime, reason: str) -> Steps[None]:
         when = to_utc(until, "until").timestamp()

@@ -265,11 +265,22 @@ class InMemoryJobStore:
     def complete(self, key: str, *, outcome: str, at: datetime) -> None:
         """End the job; sent touches count for caps."""
         with self._lock:
-            job = self._job(key)
-            job.state, job.outcome, job.lease_until = "done", outcome, None
-            if outcome == "sent":
-                t = job.touch
-                self._sent.setdefault(t.customer_id, []).append((key, t.group, at))
+            self._finish(self._job(key), outcome, at)
+
+    def _finish(self, job: _Job, outcome: str, at: datetime) -> None:
+        job.state, job.outcome, job.lease_until = "done", outcome, None
+        if outcome == "sent":
+            t = job.touch
+            self._sent.setdefault(t.customer_id, []).append((t.key, t.group, at))
+
+    @checked
+    def complete_many(self, outcomes: Iterable[tuple[str, str]], *, at: datetime) -> None:
+        """End many jobs (``(key, outcome)`` pairs): all, or none and JobNotFound."""
+        done = list(outcomes)
+        with self._lock:
+            jobs = [self._job(key) for key, _ in done]  # all known, or nothing changes
+            for job, (_, outcome) in zip(jobs, done, strict=True):
+                self._finish(job, outcome, at)
 
     @checked
     def release(self, key: str, *, until: datetime, reason: str) -> None:

@@ -326,6 +326,15 @@ class PostgresJobStore(_Store, JobSql):
         self._run("complete a job", self._complete, key, outcome, at)
 
     @checked
+    def complete_many(self, outcomes: Iterable[tuple[str, str]], *, at: datetime) -> None:
+        """End many jobs (``(key, outcome)`` pairs) in one statement.
+
+        All of them, or none and :class:`~carekit.exceptions.JobNotFound` for the
+        first unknown key.
+        """
+        self._run("complete jobs", self._complete_many, outcomes, at)
+
+    @checked
     def release(self, key: str, *, until: datetime, reason: str) -> None:
         """Make the job due again at ``until`` (announced to waiting workers)."""
         self._run("release a job", self._release, key, until, reason)

@@ -531,6 +531,24 @@ class SqliteJobStore:
                 raise JobNotFound(key)
 
     @checked
+    def complete_many(self, outcomes: Iterable[tuple[str, str]], *, at: datetime) -> None:
+        """End many jobs (``(key, outcome)`` pairs) in one transaction.
+
+        All of them, or none and :class:`~carekit.exceptions.JobNotFound` for the
+        first unknown key.
+        """
+        stamp = to_utc(at, "at").timestamp()
+        with _transaction(self._db, self.path, "complete jobs") as db:
+            for key, outcome in outcomes:
+                done = db.execute(
+                    "UPDATE jobs SET state = 'done', outcome = ?, done_at = ?, "
+                    "lease_until = NULL WHERE key = ?",
+                    (outcome, stamp, check_ticket_id(key, "key")),
+                )
+                if done.rowcount == 0:
+                    raise JobNotFound(key)
+
+    @checked
     def release(self, key: str, *, until: datetime, reason: str) -> None:
         """Make the job due again at ``until``."""
         with _faults(self.path, "release a job"):
