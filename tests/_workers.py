@@ -171,7 +171,11 @@ def seed_jobs(jobs: str, sent: str, customers: int, resolved_ts: float) -> float
     due = [
         touch.due_at
         for i in range(customers)
-        for touch in planner.handle(CareEvent("ticket_resolved", f"k-{i}", resolved, id=f"T-{i}"))
+        for touch in planner.handle(
+            CareEvent(
+                "ticket_resolved", f"k-{i}", resolved, id=f"T-{i}", data={"ticket_id": f"T-{i}"}
+            )
+        )
     ]
     return max(due).timestamp()
 

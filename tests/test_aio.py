@@ -41,7 +41,7 @@ from carekit.aio import (
     AsyncPostgresJobStore,
     AsyncPostgresTicketStore,
 )
-from carekit.campaigns import CampaignScheduler, Touch
+from carekit.campaigns import CampaignScheduler, RunReport, Touch
 from carekit.campaigns.recipes import apology_after_breach, csat_after_resolution
 from carekit.exceptions import CarekitError, InvalidType, StoreError
 from carekit.i18n import Message
@@ -57,8 +57,10 @@ LADDER = EscalationPolicy(
     ]
 )
 CUSTOMERS = [
-    Customer("siti", locale="id", timezone="Asia/Jakarta", consent={"email", "whatsapp"}),
-    Customer("john", locale="en_US", timezone="America/New_York", consent={"email"}),
+    Customer(
+        "siti", name="Siti", locale="id", timezone="Asia/Jakarta", consent={"email", "whatsapp"}
+    ),
+    Customer("john", name="John", locale="en_US", timezone="America/New_York", consent={"email"}),
 ]
 CAMPAIGNS = [csat_after_resolution(timedelta(minutes=30)), apology_after_breach()]
 
@@ -251,7 +253,9 @@ def test_a_day_with_everything_in_it_is_not_empty() -> None:
     handed = cast("list[str]", log[-4])
     assert {"T-1/warn/first_response/1", "T-1/missed/first_response/1"} <= set(handed)
     sent = cast("dict[str, object]", log[-1])
-    assert {"apology_after_breach", "csat_after_resolution"} == {k.split("/")[0] for k in sent}
+    assert {"csat_after_resolution"} == {k.split("/")[0] for k in sent}
+    [apology] = [r for r in log if isinstance(r, RunReport) and r.suppressed]
+    assert "voucher_code} is missing" in apology.suppressed[0][1]  # no care_data hook: refused
 
 
 def test_a_sync_front_refuses_async_parts_when_made() -> None:
@@ -343,7 +347,8 @@ def test_the_worker_loops_run_under_trio_through_anyio() -> None:
         )
         await desk.open("T-1", channel="phone", customer_id="siti", at=T0)
         survey = Touch("csat_after_resolution/siti/0/T-1", "csat_after_resolution", "siti", 0,
-                       "T-1", T0, "csat_survey")  # fmt: skip
+                       "T-1", T0, "csat_survey",
+                       fields={"name": "Siti", "ticket_id": "T-1"})  # fmt: skip
         assert await care.jobs.enqueue(survey, enrolled_at=T0)
         stop = anyio.Event()
         rounds = 0

@@ -32,6 +32,7 @@ from carekit.campaigns import (
 )
 from carekit.campaigns.recipes import (
     all_recipes,
+    apology_after_breach,
     birthday_greeting,
     csat_after_resolution,
     nps_survey,
@@ -52,6 +53,7 @@ H = timedelta(hours=1)
 SITI = Customer(
     "siti", name="Siti", locale="id", timezone="Asia/Jakarta", consent={"email", "whatsapp"}
 )
+T1 = {"ticket_id": "T-1"}
 JOHN = Customer("john", name="John", locale="en_US", timezone="America/New_York", consent={"email"})
 
 
@@ -193,7 +195,7 @@ def test_new_ticket_cancels_the_pending_survey(jobs: JobStore) -> None:
     """A new ticket before the survey goes out cancels it (exit rule), at once."""
     start = local("Asia/Jakarta", 2026, 3, 2, 10, 0)
     scheduler, clock, sender = make(jobs, [csat_after_resolution(), nps_survey()], start)
-    planned = scheduler.handle(CareEvent("ticket_resolved", "siti", start, id="T-1"))
+    planned = scheduler.handle(CareEvent("ticket_resolved", "siti", start, id="T-1", data=T1))
     assert 2 == len(planned)
     scheduler.handle(CareEvent("ticket_opened", "siti", start + H, id="T-2"))
     clock.set(start + timedelta(days=30))
@@ -206,7 +208,7 @@ def test_crash_between_claim_and_complete_sends_exactly_once(tmp_path: Path) -> 
     jobs, sent = str(tmp_path / "jobs.sqlite3"), str(tmp_path / "sent.sqlite3")
     resolved = local("Asia/Jakarta", 2026, 3, 2, 10, 0)
     first = _workers.scheduler(jobs, sent, resolved)
-    [touch] = first.handle(CareEvent("ticket_resolved", "c-1", resolved, id="T-1"))
+    [touch] = first.handle(CareEvent("ticket_resolved", "c-1", resolved, id="T-1", data=T1))
     ctx = multiprocessing.get_context("spawn")
     worker = ctx.Process(target=_workers.run_and_die, args=(jobs, sent, touch.due_at.timestamp()))
     worker.start()
@@ -333,7 +335,7 @@ def test_batched_completions_send_and_cap_as_the_unbatched_ones(
     cap = Cap(limit=2, period=timedelta(days=7), group="marketing")
     promo = Campaign("promo", OnEvent("purchase"), [Step(timedelta(0), "check_in")], cap=cap)
     start = local("Asia/Jakarta", 2026, 3, 2, 10, 0)
-    budi = Customer("budi", locale="id", timezone="Asia/Jakarta", consent={"email"})
+    budi = Customer("budi", name="Budi", locale="id", timezone="Asia/Jakarta", consent={"email"})
     clock = ManualClock(start)
     sender = RecordingSender()
     scheduler = CampaignScheduler(
@@ -403,7 +405,7 @@ def test_sender_failure_is_retried_with_the_same_key(jobs: JobStore) -> None:
     start = local("Asia/Jakarta", 2026, 3, 2, 10, 0)
     scheduler, clock, sender = make(jobs, [csat_after_resolution()], start)
     sender.fail_times = 1
-    [t] = scheduler.handle(CareEvent("ticket_resolved", "siti", start, id="T-1"))
+    [t] = scheduler.handle(CareEvent("ticket_resolved", "siti", start, id="T-1", data=T1))
     clock.set(t.due_at)
     assert 1 == len(scheduler.run_due().failed)
     clock.set(t.due_at + timedelta(minutes=11))
@@ -444,7 +446,9 @@ def test_unknown_zone_and_language_fall_back_to_the_desks(jobs: JobStore) -> Non
         default_timezone="Asia/Jakarta",
         default_locale="id",
     )
-    [t] = scheduler.handle(CareEvent("ticket_resolved", "anon", resolved, id="T-5"))
+    [t] = scheduler.handle(
+        CareEvent("ticket_resolved", "anon", resolved, id="T-5", data={"ticket_id": "T-5"})
+    )
     assert local("Asia/Jakarta", 2026, 3, 3, 9, 0) == t.due_at
     clock.set(t.due_at)
     assert (t.key,) == scheduler.run_due().sent
@@ -460,3 +464,43 @@ def test_campaign_names_must_be_unique() -> None:
             RecordingSender(),
             InMemoryDirectory(),
         )
+
+
+def test_a_touch_that_cannot_render_is_suppressed_with_its_reason(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A forgotten field never reaches the customer: the touch ends suppressed, logged, named."""
+    start = local("Asia/Jakarta", 2026, 3, 2, 10, 0)
+    scheduler, clock, sender = make(InMemoryJobStore(), [apology_after_breach()], start)
+    [touch] = scheduler.handle(CareEvent("sla_breached", "siti", start, id="T-1:first_response:1",
+                                         data={"ticket_id": "T-1"}))  # fmt: skip
+    clock.set(touch.due_at)
+    report = scheduler.run_due()
+    [(key, reason)] = report.suppressed
+    assert touch.key == key
+    assert "apology_voucher" in reason
+    assert "{voucher_code} is missing" in reason
+    assert {} == sender.sent
+    assert 0 == sender.attempts
+    assert ("done", f"suppressed: {reason}", None) == scheduler.jobs.state(key)  # type: ignore[attr-defined]
+    assert reason in caplog.text
+
+
+@pytest.mark.parametrize("locale", ["jv_ID", "su_ID"])
+def test_javanese_and_sundanese_customers_get_the_desks_default_language(locale: str) -> None:
+    """The scheduler's default language is the renderer's fallback: Indonesian, not English."""
+    start = local("Asia/Jakarta", 2026, 3, 2, 10, 0)
+    customer = Customer("asep", name="Asep", locale=locale, timezone="Asia/Jakarta",
+                        consent={"email"})  # fmt: skip
+    sender = RecordingSender()
+    scheduler = CampaignScheduler(
+        [csat_after_resolution(timedelta(minutes=5))], InMemoryJobStore(), sender,
+        InMemoryDirectory([customer]), clock=ManualClock(start), default_locale="id",
+    )  # fmt: skip
+    [touch] = scheduler.handle(
+        CareEvent("ticket_resolved", "asep", start, id="T-9", data={"ticket_id": "T-9"})
+    )
+    assert (touch.key,) == scheduler.run_due(now=touch.due_at).sent
+    message = sender.sent[touch.key][2]
+    assert "id" == message.locale
+    assert "Halo Asep" in message.body

@@ -290,7 +290,7 @@ def test_care_events_leave_the_desk_through_the_outbox() -> None:
 
 def test_a_drain_that_dies_before_acknowledging_enrols_nobody_twice() -> None:
     """The same care event handed to the scheduler twice plans one survey."""
-    customers = InMemoryDirectory([Customer("c", locale="id", consent={"email"})])
+    customers = InMemoryDirectory([Customer("c", name="Citra", locale="id", consent={"email"})])
     desk = desk_on(InMemoryTicketStore())
     jobs = InMemoryJobStore()
     care = CampaignScheduler(
@@ -418,7 +418,7 @@ def test_an_inform_customer_handler_tells_the_new_deadline() -> None:
 
 def test_no_survey_after_an_abandoned_call() -> None:
     """The resolution's own data travels with its care event: a hung-up caller gets no CSAT."""
-    customers = InMemoryDirectory([Customer("c", locale="id", consent={"email"})])
+    customers = InMemoryDirectory([Customer("c", name="Citra", locale="id", consent={"email"})])
     desk = desk_on(InMemoryTicketStore())
     care = CampaignScheduler(
         [csat_after_resolution()],

@@ -28,6 +28,7 @@ __all__ = [
     "SchemaError",
     "StaffingError",
     "StoreError",
+    "TemplateError",
     "TicketExists",
     "TicketNotFound",
     "TransitionRefused",
@@ -155,6 +156,31 @@ class InvalidValue(CarekitError, ValueError):
         self.value = value
         self.expected = expected
         super().__init__(f"{field}={value!r} is not valid: expected {expected}")
+
+
+class TemplateError(InvalidValue):
+    """A message cannot be rendered completely: nothing with a placeholder is ever sent.
+
+    Attributes:
+        template: the template's name.
+        locale: the language it was being rendered in.
+        field: the field at fault (``None``: the template itself is unknown).
+        problem: what is wrong, in words.
+    """
+
+    code: ClassVar[str] = "template"
+    http_status: ClassVar[int] = 422
+
+    def __init__(self, template: str, locale: str, field: str | None, problem: str) -> None:
+        InvalidValue.__init__(self, field or "template", template, problem)
+        self.template = template
+        self.locale = locale
+        self.problem = problem
+        where = f"template {template!r} ({locale})"
+        self.args = (f"{where}: {problem}" if field is None else f"{where}: {{{field}}} {problem}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class InvalidType(InvalidValue, TypeError):

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import gettext
 import re
+import string
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from io import BytesIO
@@ -28,7 +29,7 @@ from babel import Locale, UnknownLocaleError
 
 from carekit._check import checked, typed_fields
 from carekit._time import zone
-from carekit.exceptions import InvalidValue
+from carekit.exceptions import InvalidValue, TemplateError
 
 __all__ = [
     "TEMPLATES",
@@ -113,10 +114,20 @@ def _locale(name: str) -> Locale:
 
 @attrs.frozen
 class Template:
-    """A message template: English subject and body with ``{field}`` placeholders."""
+    """A message template: English subject and body with ``{field}`` placeholders.
+
+    Every placeholder must be given a value at render, and ``types`` can require a
+    type for a field (``{"eta": datetime}``); see :meth:`CatalogRenderer.render`.
+    """
 
     subject: str
     body: str
+    types: Mapping[str, type] = attrs.field(factory=dict, hash=False)
+
+    @property
+    def fields(self) -> frozenset[str]:
+        """The placeholders of the English source."""
+        return _placeholders(self.subject, "?", "en") | _placeholders(self.body, "?", "en")
 
 
 TEMPLATES: Mapping[str, Template] = {
@@ -124,6 +135,7 @@ TEMPLATES: Mapping[str, Template] = {
         "An update on your request {ticket_id}",
         "Hello {name}, we are still working on your request {ticket_id}. "
         "You can expect an answer by {eta}. Thank you for your patience.",
+        types={"eta": datetime},
     ),
     "csat_survey": Template(
         "How did we do?",
@@ -139,6 +151,7 @@ TEMPLATES: Mapping[str, Template] = {
         "We are sorry",
         "Hello {name}, we took longer than we promised with your request {ticket_id}. "
         "We apologise. Please accept this voucher worth {voucher_value}: {voucher_code}.",
+        types={"voucher_value": Money},
     ),
     "care_tips": Template(
         "Getting the most out of your {product}",
@@ -182,11 +195,6 @@ class Message:
     locale: str
     subject: str
     body: str
-
-
-class _SafeFields(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
 
 
 class CatalogRenderer:
@@ -235,27 +243,87 @@ class CatalogRenderer:
     def render(
         self, template: str, *, locale: str, timezone: str = "UTC", fields: Mapping[str, Any]
     ) -> Message:
-        """Render ``template`` in the best language available for ``locale``."""
+        """Render ``template`` in the best language available for ``locale``, completely.
+
+        Every placeholder of the subject and body (as translated) gets its field,
+        formatted for the reader: text, whole numbers and decimals as they are;
+        datetimes, dates, durations and :class:`Money` in the reader's language
+        and zone. Fields the template does not use are ignored.
+
+        Raises:
+            TemplateError: the template is unknown, a field is missing or empty,
+                or has a type the template does not allow (a float, a list, a naive
+                datetime, a string where ``types`` asks for a datetime). Nothing
+                is rendered half.
+        """
         try:
             source = self.templates[template]
         except KeyError:
-            raise InvalidValue("template", template, f"one of {sorted(self.templates)}") from None
+            raise TemplateError(
+                template, locale, None, f"is not a template: one of {sorted(self.templates)}"
+            ) from None
         language = self.language_for(locale)
         translations = _catalog(self.folders, language) or _no_translations()
-        values = _SafeFields({k: _format(v, language, timezone) for k, v in fields.items()})
-        subject = translations.gettext(source.subject).format_map(values)
-        body = translations.gettext(source.body).format_map(values)
-        return Message(template, language, subject, body)
+        subject = translations.gettext(source.subject)
+        body = translations.gettext(source.body)
+        needed = _placeholders(subject, template, language) | _placeholders(
+            body, template, language
+        )
+        values = {}
+        for name in sorted(needed):
+            if name not in fields:
+                raise TemplateError(template, language, name, "is missing")
+            value = fields[name]
+            wanted = source.types.get(name)
+            if wanted is not None and not isinstance(value, wanted):
+                raise TemplateError(
+                    template, language, name, f"must be a {wanted.__name__}, not {value!r}"
+                )
+            values[name] = _format(value, language, timezone, (template, name))
+        return Message(template, language, subject.format_map(values), body.format_map(values))
 
 
-def _format(value: Any, locale: str, timezone: str) -> str:
+_FORMATTER = string.Formatter()
+
+
+def _placeholders(text: str, template: str, language: str) -> frozenset[str]:
+    """The field names of ``text``'s placeholders; plain names only."""
+    try:
+        names = {name for _, name, _, _ in _FORMATTER.parse(text) if name is not None}
+    except ValueError as exc:
+        raise TemplateError(template, language, None, f"has a stray brace: {exc}") from None
+    for name in names:
+        if not name.isidentifier():
+            raise TemplateError(template, language, name or "(empty)", "is not a plain name")
+    return frozenset(names)
+
+
+def _format(value: Any, locale: str, timezone: str, where: tuple[str, str]) -> str:
+    template, name = where
+    if isinstance(value, str):
+        if not value.strip():
+            raise TemplateError(template, locale, name, "is empty")
+        return value
     if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise TemplateError(template, locale, name, "is a datetime without a time zone")
         return format_datetime(value, locale, timezone)
+    if isinstance(value, date):
+        from babel.dates import format_date  # noqa: PLC0415 - babel's formatters load at first use
+
+        return str(format_date(value, format="medium", locale=_locale(locale)))
     if isinstance(value, timedelta):
         return format_duration_locale(value, locale)
     if isinstance(value, Money):
         return format_money(value, locale)
-    return str(value)
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return str(value)
+    kind = "nothing" if value is None else type(value).__name__
+    raise TemplateError(
+        template, locale, name,
+        f"has the wrong type ({kind}): text, a whole number, a Decimal, a date, a datetime, "
+        "a duration or Money",
+    )  # fmt: skip
 
 
 def _no_translations() -> gettext.NullTranslations:

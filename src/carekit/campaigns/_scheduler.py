@@ -14,6 +14,7 @@ de-duplicates. Two workers never hold one job within a lease.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -40,7 +41,7 @@ from carekit.campaigns._planning import (
     decide_touch,
     plan_touches,
 )
-from carekit.exceptions import InvalidValue
+from carekit.exceptions import InvalidValue, TemplateError
 from carekit.i18n import CatalogRenderer
 from carekit.protocols import (
     AsyncCustomerDirectory,
@@ -54,6 +55,8 @@ from carekit.protocols import (
 )
 
 __all__ = ["CampaignScheduler", "RunReport", "SchedulerCore"]
+
+log = logging.getLogger("carekit.campaigns")
 
 
 @attrs.frozen
@@ -122,7 +125,8 @@ class SchedulerCore:
         self.sender = sender
         self.directory = directory
         self.clock = clock if clock is not None else SystemClock()
-        self.renderer = renderer if renderer is not None else CatalogRenderer()
+        # the one locale chain (the customer's locale, its language, this default, English)
+        self.renderer = renderer if renderer is not None else CatalogRenderer(default_locale)
         self.caps = tuple(caps)
         self.fields = dict(fields or {})
         self.default_timezone = default_timezone
@@ -288,12 +292,18 @@ class SchedulerCore:
             yield from self._end(touch, f"suppressed: {reason}", when, report)
             report.suppressed.append((touch.key, reason))
             return
-        message = self.renderer.render(
-            touch.template,
-            locale=customer.locale or self.default_locale,
-            timezone=customer.timezone or self.default_timezone,
-            fields={**self.fields, **touch.fields},
-        )
+        try:  # nothing incomplete reaches a customer: a touch that cannot render is dropped
+            message = self.renderer.render(
+                touch.template,
+                locale=customer.locale or self.default_locale,
+                timezone=customer.timezone or self.default_timezone,
+                fields={**self.fields, **touch.fields},
+            )
+        except TemplateError as exc:
+            log.warning("touch %s suppressed: %s", touch.key, exc)
+            yield from self._end(touch, f"suppressed: {exc}", when, report)
+            report.suppressed.append((touch.key, str(exc)))
+            return
         try:
             yield Call(
                 self.sender.send,

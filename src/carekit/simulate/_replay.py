@@ -129,7 +129,13 @@ def _apply(run: Any, row: Mapping[str, str], model: DeskModel) -> None:
         customer_id = row.get("customer_id") or f"customer-of-{ticket_id}"
         if run.directory.get(customer_id) is None:
             run.directory.add(
-                Customer(customer_id, locale="id", timezone=model.timezone, consent={"email"})
+                Customer(  # a replay sends nothing: the id stands in for a name
+                    customer_id,
+                    name=row.get("customer_name") or customer_id,
+                    locale="id",
+                    timezone=model.timezone,
+                    consent={"email"},
+                )
             )
         run.desk.open(
             ticket_id,
