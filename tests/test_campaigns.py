@@ -31,6 +31,7 @@ from carekit.campaigns import (
     plan_touches,
 )
 from carekit.campaigns.recipes import (
+    MARKETING_CAP,
     all_recipes,
     apology_after_breach,
     birthday_greeting,
@@ -504,3 +505,44 @@ def test_javanese_and_sundanese_customers_get_the_desks_default_language(locale:
     message = sender.sent[touch.key][2]
     assert "id" == message.locale
     assert "Halo Asep" in message.body
+
+
+def test_a_campaigns_group_drives_the_shared_caps() -> None:
+    """A promotion of group marketing without a cap of its own is still capped by the
+    scheduler's marketing cap (it once sent 5 of 5 within an hour); service is not."""
+    start = local("Asia/Jakarta", 2026, 3, 2, 10, 0)
+    promo = Campaign("promo", OnEvent("purchase"), [Step(timedelta(0), "check_in")],
+                     group="marketing")  # fmt: skip
+    thanks = Campaign("thanks", OnEvent("purchase"), [Step(timedelta(0), "check_in")],
+                      group="service")  # fmt: skip
+    sender = RecordingSender()
+    scheduler = CampaignScheduler(
+        [promo, thanks], InMemoryJobStore(), sender, InMemoryDirectory([SITI]),
+        clock=ManualClock(start), caps=[MARKETING_CAP],
+    )  # fmt: skip
+    for i in range(5):
+        scheduler.handle(CareEvent("purchase", "siti", start + i * timedelta(minutes=5),
+                                   id=f"o-{i}"))  # fmt: skip
+    report = scheduler.run_due(now=start + H)
+    assert 2 == sum(k.startswith("promo/") for k in report.sent)
+    assert 5 == sum(k.startswith("thanks/") for k in report.sent)
+    assert 3 == len(report.deferred)
+    assert all("cap marketing" in reason for _, reason in report.deferred)
+
+
+def test_campaigns_without_a_group_are_refused_under_shared_caps() -> None:
+    """Shared caps and a campaign of no group: refused when the scheduler is made."""
+    bare = Campaign("bare", OnEvent("purchase"), [Step(timedelta(0), "check_in")])
+    assert bare.group is None
+    with pytest.raises(InvalidValue, match="bare") as info:
+        CampaignScheduler([bare], InMemoryJobStore(), RecordingSender(), InMemoryDirectory([]),
+                          caps=[MARKETING_CAP])  # fmt: skip
+    assert "campaigns" == info.value.field
+    CampaignScheduler([bare], InMemoryJobStore(), RecordingSender(), InMemoryDirectory([]))
+    with pytest.raises(InvalidValue, match="cap"):
+        Campaign("odd", OnEvent("x"), [Step(timedelta(0), "check_in")], group="service",
+                 cap=MARKETING_CAP)  # fmt: skip
+    capped = Campaign("c", OnEvent("x"), [Step(timedelta(0), "check_in")], cap=MARKETING_CAP)
+    assert "marketing" == capped.group
+    assert {"service", "marketing"} >= {c.group for c in all_recipes()}
+    assert None not in {c.group for c in all_recipes()}

@@ -232,6 +232,10 @@ class Campaign:
         cap: an optional frequency cap (shared by campaigns with the same group).
         reentry: ``"never"`` (once per customer), ``"always"``, or a cool-down.
         transactional: service messages exempt from caps and consent (ETA notices).
+        group: what kind of message it is: ``"service"``, ``"marketing"`` or
+            ``"transactional"`` (or a group of your own); a scheduler's caps apply
+            by group. Without one it is the cap's group; a scheduler with caps
+            refuses a campaign that has neither.
     """
 
     name: str
@@ -242,12 +246,20 @@ class Campaign:
     cap: Cap | None = None
     reentry: Literal["never", "always"] | timedelta = "always"
     transactional: bool = False
+    group: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if "/" in self.name or not self.name:
             raise InvalidValue("name", self.name, "a non-empty name without '/'")
         if not self.steps:
             raise InvalidValue("steps", self.steps, "at least one step")
+        if self.group is not None and not self.group:
+            raise InvalidValue("group", self.group, "a group name such as 'marketing'")
+        if self.cap is not None:
+            if self.group is None:
+                object.__setattr__(self, "group", self.cap.group)  # the cap's group
+            elif self.cap.group != self.group:
+                raise InvalidValue("cap", self.cap.group, f"a cap of group {self.group!r}")
 
     @checked
     def may_enrol(self, last: datetime | None, now: datetime) -> bool:
@@ -358,7 +370,7 @@ def plan_touches(
             channel=step.channel,
             fields={"name": customer.name, **(fields or {})},
             transactional=campaign.transactional,
-            group=campaign.cap.group if campaign.cap else None,
+            group=campaign.group,
         )
         for i, step in enumerate(campaign.steps)
     )

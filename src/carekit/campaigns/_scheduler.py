@@ -116,18 +116,14 @@ class SchedulerCore:
         retry: timedelta = timedelta(minutes=10),
         batch_completions: bool = False,
     ) -> None:
-        self.campaigns: Mapping[str, Campaign] = {c.name: c for c in campaigns}
-        if len(self.campaigns) != len(campaigns):
-            raise InvalidValue(
-                "campaigns", [c.name for c in campaigns], "campaigns with unique names"
-            )
+        self.campaigns: Mapping[str, Campaign] = _by_name(campaigns, caps := tuple(caps))
         self.jobs = jobs
         self.sender = sender
         self.directory = directory
         self.clock = clock if clock is not None else SystemClock()
         # the one locale chain (the customer's locale, its language, this default, English)
         self.renderer = renderer if renderer is not None else CatalogRenderer(default_locale)
-        self.caps = tuple(caps)
+        self.caps = caps
         self.fields = dict(fields or {})
         self.default_timezone = default_timezone
         self.default_locale = default_locale
@@ -323,6 +319,21 @@ class SchedulerCore:
             return
         yield from self._end(touch, "sent", when, report)
         report.sent.append(touch.key)
+
+
+def _by_name(campaigns: Sequence[Campaign], caps: tuple[Cap, ...]) -> dict[str, Campaign]:
+    """The campaigns by name; refused when names repeat, or a shared cap meets no group."""
+    named = {c.name: c for c in campaigns}
+    if len(named) != len(campaigns):
+        raise InvalidValue("campaigns", [c.name for c in campaigns], "campaigns with unique names")
+    ungrouped = [c.name for c in campaigns if c.group is None]
+    if caps and ungrouped:
+        raise InvalidValue(
+            "campaigns",
+            ungrouped,
+            "campaigns with a group (service, marketing, transactional) under shared caps",
+        )
+    return named
 
 
 @attrs.define

@@ -70,6 +70,7 @@ def csat_after_resolution(delay: timedelta = timedelta(hours=2)) -> Campaign:
         [Step(delay, "csat_survey")],
         exit_on=_STOP | {"ticket_opened", "ticket_reopened", "csat_rated"},
         window=DAYTIME,
+        group="service",
     )
 
 
@@ -100,6 +101,7 @@ def apology_after_breach() -> Campaign:
         exit_on=_STOP,
         window=DAYTIME,
         reentry=timedelta(days=30),
+        group="service",
     )
 
 
@@ -139,6 +141,7 @@ def birthday_greeting(at: str = "09:00") -> Campaign:
         [Step(timedelta(0), "birthday_greeting")],
         exit_on=_STOP,
         window=SendWindow("08:00", "21:00"),
+        group="service",
     )
 
 
