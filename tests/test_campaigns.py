@@ -546,3 +546,27 @@ def test_campaigns_without_a_group_are_refused_under_shared_caps() -> None:
     assert "marketing" == capped.group
     assert {"service", "marketing"} >= {c.group for c in all_recipes()}
     assert None not in {c.group for c in all_recipes()}
+
+
+def test_unsubscribing_stops_future_enrolment_too() -> None:
+    """The unsubscribe event cancels what is pending; the consent change keeps the next
+    daily schedule() from enrolling next year's birthday again."""
+    start = local("Asia/Jakarta", 2026, 3, 2, 10, 0)
+    fan = Customer("fan", name="Fan", locale="id", timezone="Asia/Jakarta",
+                   birthday=date(1990, 3, 20), consent={"email"})  # fmt: skip
+    directory = InMemoryDirectory([fan])
+    scheduler = CampaignScheduler(
+        [birthday_greeting()], InMemoryJobStore(), RecordingSender(), directory,
+        clock=ManualClock(start),
+    )  # fmt: skip
+    [greeting] = scheduler.schedule([fan])
+    gone = attrs.evolve(fan, consent=set())  # the host records the unsubscribe
+    directory.add(gone)
+    scheduler.handle(CareEvent("unsubscribed", "fan", start + H))
+    assert ("cancelled", None, None) == scheduler.jobs.state(greeting.key)  # type: ignore[attr-defined]
+    assert [] == scheduler.schedule([gone], now=start + timedelta(days=30))
+    assert [] == scheduler.schedule([gone], now=start + timedelta(days=400))
+    service = Campaign("eta", OnEvent("x"), [Step(timedelta(0), "check_in")],
+                       transactional=True)  # fmt: skip
+    assert service.may_contact(gone)
+    assert not birthday_greeting().may_contact(gone)

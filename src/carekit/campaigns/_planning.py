@@ -262,6 +262,15 @@ class Campaign:
                 raise InvalidValue("cap", self.cap.group, f"a cap of group {self.group!r}")
 
     @checked
+    def may_contact(self, customer: Customer) -> bool:
+        """Whether ``customer`` may be enrolled at all.
+
+        An unsubscribed customer (consent on no channel) gets no future touches,
+        except transactional ones.
+        """
+        return self.transactional or self.group == "transactional" or bool(customer.consent)
+
+    @checked
     def may_enrol(self, last: datetime | None, now: datetime) -> bool:
         """The re-entry rule: may a customer last enrolled at ``last`` enrol again now?"""
         if last is None or self.reentry == "always":

@@ -158,6 +158,8 @@ class SchedulerCore:
         now: datetime | None,
     ) -> Steps[list[Touch]]:
         when = self._now(now)
+        if not campaign.may_contact(customer):  # unsubscribed: nothing new is planned
+            return []
         prefix = f"{campaign.name}/{customer.id}/"
         last: datetime | None = yield Call(self.jobs.last_enrolled, prefix)
         if not campaign.may_enrol(last, when):
