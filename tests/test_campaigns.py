@@ -185,11 +185,18 @@ def test_missing_consent_falls_back_to_email() -> None:
     customer = attrs.evolve(JOHN, preferred_channel="whatsapp")
     campaign = csat_after_resolution()
     now = local("America/New_York", 2026, 3, 3, 10, 0)
-    [touch] = plan_touches(campaign, customer, anchor=now - 2 * H, occurrence="e1")
+    [touch] = plan_touches(campaign, customer, anchor=now - 2 * H, occurrence="e1", fields=T1)
     decision = decide_touch(campaign, touch, customer, now=now)
     assert Send(Channel.EMAIL, "no consent on whatsapp: fell back to email") == decision
     nobody = attrs.evolve(customer, consent=set())
     assert isinstance(decide_touch(campaign, touch, nobody, now=now), Suppress)
+    sender = RecordingSender()
+    directory = InMemoryDirectory([customer])
+    scheduler = CampaignScheduler([campaign], InMemoryJobStore(), sender, directory)
+    scheduler.jobs.enqueue(touch, enrolled_at=now)
+    report = scheduler.run_due(now=now)
+    assert ((touch.key, "no consent on whatsapp: fell back to email"),) == report.fallbacks
+    assert Channel.EMAIL is sender.sent[touch.key][1]
 
 
 def test_new_ticket_cancels_the_pending_survey(jobs: JobStore) -> None:

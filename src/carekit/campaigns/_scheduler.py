@@ -61,12 +61,23 @@ log = logging.getLogger("carekit.campaigns")
 
 @attrs.frozen
 class RunReport:
-    """What one :meth:`CampaignScheduler.run_due` did, with the reasons."""
+    """What one :meth:`CampaignScheduler.run_due` did, with the reasons.
+
+    Attributes:
+        sent: the keys of the touches sent.
+        deferred: ``(key, why)`` of the touches given back for later.
+        suppressed: ``(key, why)`` of the touches dropped (no consent, cannot render...).
+        failed: ``(key, error)`` of the touches whose sender failed (retried later).
+        fallbacks: ``(key, why)`` of the sent touches that went out on another channel
+            than the customer's preferred one (``"no consent on whatsapp: fell back
+            to email"``).
+    """
 
     sent: tuple[str, ...] = ()
     deferred: tuple[tuple[str, str], ...] = ()
     suppressed: tuple[tuple[str, str], ...] = ()
     failed: tuple[tuple[str, str], ...] = ()
+    fallbacks: tuple[tuple[str, str], ...] = ()
 
 
 class SchedulerCore:
@@ -321,6 +332,8 @@ class SchedulerCore:
             return
         yield from self._end(touch, "sent", when, report)
         report.sent.append(touch.key)
+        if decision.reason:  # sent, but not on the channel asked for: say why
+            report.fallbacks.append((touch.key, decision.reason))
 
 
 def _by_name(campaigns: Sequence[Campaign], caps: tuple[Cap, ...]) -> dict[str, Campaign]:
@@ -346,11 +359,16 @@ class _Fates:
     deferred: list[tuple[str, str]] = attrs.Factory(list)
     suppressed: list[tuple[str, str]] = attrs.Factory(list)
     failed: list[tuple[str, str]] = attrs.Factory(list)
+    fallbacks: list[tuple[str, str]] = attrs.Factory(list)
     unrecorded: list[tuple[str, str, str]] = attrs.Factory(list)  # key, outcome, customer
 
     def freeze(self) -> RunReport:
         return RunReport(
-            tuple(self.sent), tuple(self.deferred), tuple(self.suppressed), tuple(self.failed)
+            tuple(self.sent),
+            tuple(self.deferred),
+            tuple(self.suppressed),
+            tuple(self.failed),
+            tuple(self.fallbacks),
         )
 
 
