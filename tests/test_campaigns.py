@@ -22,8 +22,11 @@ from carekit.campaigns import (
     CareEvent,
     Defer,
     OnEvent,
+    Rejected,
+    RetryLater,
     Send,
     SendWindow,
+    Sent,
     Step,
     Suppress,
     Touch,
@@ -577,3 +580,87 @@ def test_unsubscribing_stops_future_enrolment_too() -> None:
                        transactional=True)  # fmt: skip
     assert service.may_contact(gone)
     assert not birthday_greeting().may_contact(gone)
+
+
+class ScriptedSender:
+    """A sender that answers with the next of ``results`` (and records what it was asked)."""
+
+    def __init__(self, *results: object) -> None:
+        self.results = list(results)
+        self.calls: list[str] = []
+
+    def send(self, message: Any, *, customer: Customer, channel: Channel, key: str) -> Any:
+        self.calls.append(key)
+        return self.results.pop(0)
+
+
+def _one_survey(sender: Any, start: datetime) -> tuple[CampaignScheduler, Touch]:
+    scheduler = CampaignScheduler(
+        [csat_after_resolution(timedelta(0))], InMemoryJobStore(), sender,
+        InMemoryDirectory([SITI]), clock=ManualClock(start),
+    )  # fmt: skip
+    [touch] = scheduler.handle(CareEvent("ticket_resolved", "siti", start, id="T-1", data=T1))
+    return scheduler, touch
+
+
+def test_typed_send_results_decide_each_fate() -> None:
+    """Sent keeps the provider's id; Rejected ends the job with the reason, or (not permanent)
+    tries later; RetryLater gives it back until then; anything else is a failure, retried."""
+    start = local("Asia/Jakarta", 2026, 3, 2, 10, 0)
+    later = RetryLater(timedelta(minutes=30), "rate limited")
+    sender = ScriptedSender(later, Rejected("busy", permanent=False), "ok?", Sent("wamid.7"))
+    scheduler, touch = _one_survey(sender, start)
+    jobs: Any = scheduler.jobs
+    first = scheduler.run_due(now=start)
+    assert ((touch.key, "rate limited"),) == first.deferred
+    assert () == scheduler.run_due(now=start + timedelta(minutes=29)).deferred  # not yet due
+    second = scheduler.run_due(now=start + timedelta(minutes=30))
+    assert ((touch.key, "rejected for now: busy"),) == second.deferred
+    third = scheduler.run_due(now=start + timedelta(minutes=40))  # retry: 10 minutes
+    assert touch.key == third.failed[0][0]
+    assert "not a SendResult" in third.failed[0][1]
+    fourth = scheduler.run_due(now=start + timedelta(minutes=50))
+    assert ((touch.key, "wamid.7"),) == fourth.provider_ids
+    assert ("done", "sent") == jobs.state(touch.key)[:2]
+    assert [touch.key] * 4 == sender.calls  # always the same key
+
+
+def test_a_permanent_rejection_ends_the_touch_with_the_providers_reason() -> None:
+    """Rejected (permanent): recorded with the reason, never tried again."""
+    start = local("Asia/Jakarta", 2026, 3, 2, 10, 0)
+    sender = ScriptedSender(Rejected("131026: message undeliverable"))
+    scheduler, touch = _one_survey(sender, start)
+    report = scheduler.run_due(now=start)
+    assert ((touch.key, "131026: message undeliverable"),) == report.rejected
+    assert (
+        ("done", "rejected: 131026: message undeliverable")
+        == scheduler.jobs.state(  # type: ignore[attr-defined]
+            touch.key
+        )[:2]
+    )
+    assert not scheduler.run_due(now=start + timedelta(days=1))
+    assert 1 == len(sender.calls)
+
+
+def test_a_birthday_greeting_too_late_to_matter_expires_with_a_reason() -> None:
+    """Deferred by the provider past its day, or claimed the next day: it expires, unsent."""
+    fan = Customer("fan", name="Fan", locale="id", timezone="Asia/Jakarta",
+                   birthday=date(1990, 3, 20), consent={"email"})  # fmt: skip
+    start = local("Asia/Jakarta", 2026, 3, 2, 10, 0)
+    sender = ScriptedSender(RetryLater(timedelta(days=1), "daily quota used up"))
+    scheduler = CampaignScheduler([birthday_greeting()], InMemoryJobStore(), sender,
+                                  InMemoryDirectory([fan]), clock=ManualClock(start),
+                                  fields={"shop": "Toko"})  # fmt: skip
+    [greeting] = scheduler.schedule([fan])
+    report = scheduler.run_due(now=greeting.due_at)
+    [(key, why)] = report.expired
+    assert greeting.key == key
+    assert "expired" in why
+    assert "daily quota used up" in why
+    late = RecordingSender()
+    again = CampaignScheduler([birthday_greeting()], InMemoryJobStore(), late,
+                              InMemoryDirectory([fan]), clock=ManualClock(start))  # fmt: skip
+    [greeting] = again.schedule([fan])
+    [(_, why)] = again.run_due(now=greeting.due_at + timedelta(days=1)).expired
+    assert why.startswith("expired: 1d after it was due")
+    assert {} == late.sent

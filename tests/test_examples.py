@@ -99,6 +99,7 @@ def test_ecommerce_journey(capsys: pytest.CaptureFixture[str]) -> None:
         "csat_after_resolution",
         "loyalty_invitation",
         "nps_survey",
+        "periodic_check_in",  # enrolled by the daily schedule(), sent in the daytime
     ] == campaigns
     assert {"id"} == {m.locale for m in sender.sent.values()}
     apology = next(m for k, m in sender.sent.items() if k.startswith("apology"))

@@ -13,7 +13,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parent.parent / "src" / "carekit"
 
 VALUES = {"carekit.exceptions", "carekit._time", "carekit._fast", "carekit._duration",
-          "carekit._model", "carekit._check", "carekit._effects"}  # fmt: skip
+          "carekit._model", "carekit._check", "carekit._effects", "carekit._send"}  # fmt: skip
 CORE = {
     "carekit._lifecycle", "carekit._calendar", "carekit._country_holidays", "carekit._timeline",
     "carekit._sla", "carekit._sla_report", "carekit._selector", "carekit._policy_file",

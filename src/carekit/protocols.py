@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from carekit._escalation import Escalation
     from carekit._model import CareEvent, Channel, Customer, Ticket
+    from carekit._send import SendResult
     from carekit.campaigns._planning import SentTouch, Touch
     from carekit.i18n import Message
 
@@ -143,8 +144,16 @@ class MessageSender(Protocol):
     touch may be handed over again after a crash, always with the same key.
     """
 
-    def send(self, message: Message, *, customer: Customer, channel: Channel, key: str) -> None:
-        """Send ``message``; a second call with the same ``key`` must not send again."""
+    def send(
+        self, message: Message, *, customer: Customer, channel: Channel, key: str
+    ) -> SendResult | None:
+        """Send ``message``; a second call with the same ``key`` must not send again.
+
+        Return :class:`~carekit.campaigns.Sent` (with the provider's id),
+        :class:`~carekit.campaigns.Rejected` or :class:`~carekit.campaigns.RetryLater`;
+        ``None`` counts as sent. Pass ``key`` on as the provider's idempotency key
+        where it takes one.
+        """
         ...
 
 
@@ -265,7 +274,7 @@ class AsyncMessageSender(Protocol):
 
     async def send(
         self, message: Message, *, customer: Customer, channel: Channel, key: str
-    ) -> None:
+    ) -> SendResult | None:
         """Send ``message``; a second call with the same ``key`` must not send again."""
         ...
 

@@ -72,7 +72,6 @@ class AsyncCampaignScheduler(SchedulerCore):
         check_count("limit", limit)
 
         async def step() -> bool:
-            report = await self.run_due(limit=limit)
-            return bool(report.sent or report.deferred or report.suppressed or report.failed)
+            return bool(await self.run_due(limit=limit))
 
         return await run_loop_async(step, getattr(self.jobs, "wait", None), stop, poll)

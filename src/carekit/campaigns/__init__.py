@@ -5,6 +5,7 @@ in-memory job store is :class:`carekit.stores.memory.InMemoryJobStore`.
 """
 
 from carekit._model import CareEvent
+from carekit._send import Rejected, RetryLater, SendResult, Sent
 from carekit.campaigns._planning import (
     Campaign,
     Cap,
@@ -25,6 +26,10 @@ from carekit.campaigns._planning import (
 from carekit.campaigns._scheduler import CampaignScheduler, RunReport
 
 __all__ = [
+    "Rejected",
+    "RetryLater",
+    "SendResult",
+    "Sent",
     "Campaign",
     "CampaignScheduler",
     "Cap",

@@ -160,6 +160,9 @@ class Step:
         template: the template's name.
         channel: where to send; ``None`` means the customer's preferred channel.
         condition: an optional predicate on the customer and the touch at send time.
+        expires: how long after it was due the touch is still worth sending; a touch
+            that would go out later (deferred by its window or a cap, or by the
+            provider) expires instead, with the reason (``None``: never).
     """
 
     delay: timedelta
@@ -168,6 +171,7 @@ class Step:
         default=None, converter=attrs.converters.optional(as_channel)
     )
     condition: Callable[[Customer, Touch], bool] | None = attrs.field(default=None, eq=False)
+    expires: timedelta | None = None
 
 
 @attrs.frozen(field_transformer=typed_fields)
@@ -260,6 +264,14 @@ class Campaign:
                 object.__setattr__(self, "group", self.cap.group)  # the cap's group
             elif self.cap.group != self.group:
                 raise InvalidValue("cap", self.cap.group, f"a cap of group {self.group!r}")
+
+    @checked
+    def deadline(self, touch: Touch) -> datetime | None:
+        """When ``touch`` stops being worth sending: its step's ``expires`` after it was due."""
+        if not 0 <= touch.step < len(self.steps):
+            return None
+        expires = self.steps[touch.step].expires
+        return None if expires is None else touch.due_at + expires
 
     @checked
     def may_contact(self, customer: Customer) -> bool:
@@ -421,7 +433,7 @@ def decide_touch(
     timezone = customer.timezone or default_timezone
     opening = campaign.window.next_open(now, timezone)
     if opening > now:
-        return Defer(opening, "outside the send window")
+        return _in_time(campaign, touch, Defer(opening, "outside the send window"), now)
     wanted = touch.channel or customer.preferred_channel or Channel.EMAIL
     if touch.transactional:  # service messages: no marketing consent, no cap
         return Send(wanted)
@@ -430,7 +442,21 @@ def decide_touch(
         return channel
     capped = _capped(campaign, touch, sent, (*((campaign.cap,) if campaign.cap else ()), *caps),
                      now=now, timezone=timezone)  # fmt: skip
-    return capped or channel
+    return _in_time(campaign, touch, capped or channel, now)
+
+
+def _in_time(
+    campaign: Campaign, touch: Touch, decision: TouchDecision, now: datetime
+) -> TouchDecision:
+    """``decision``, unless the touch would go out after its deadline: then it expires."""
+    deadline = campaign.deadline(touch)
+    if deadline is None:
+        return decision
+    late = now if isinstance(decision, Send) else getattr(decision, "until", None)
+    if late is not None and late > deadline:
+        why = getattr(decision, "reason", "") or "it was due"
+        return Suppress(f"expired: {format_duration(late - touch.due_at)} after it was due ({why})")
+    return decision
 
 
 def _consented_channel(wanted: Channel, customer: Customer) -> Send | Suppress:

@@ -26,6 +26,7 @@ from carekit._check import check_count, checked
 from carekit._clock import SystemClock
 from carekit._effects import Call, Steps, drive, refuse_async
 from carekit._model import CareEvent, Customer
+from carekit._send import Rejected, RetryLater, Sent
 from carekit._time import to_utc
 from carekit._worker import run_loop
 from carekit.campaigns._planning import (
@@ -71,6 +72,9 @@ class RunReport:
         fallbacks: ``(key, why)`` of the sent touches that went out on another channel
             than the customer's preferred one (``"no consent on whatsapp: fell back
             to email"``).
+        rejected: ``(key, reason)`` of the touches the provider refused for good.
+        expired: ``(key, why)`` of the touches that would have been too late.
+        provider_ids: ``(key, id)`` of the sent touches whose provider gave an id.
     """
 
     sent: tuple[str, ...] = ()
@@ -78,6 +82,14 @@ class RunReport:
     suppressed: tuple[tuple[str, str], ...] = ()
     failed: tuple[tuple[str, str], ...] = ()
     fallbacks: tuple[tuple[str, str], ...] = ()
+    rejected: tuple[tuple[str, str], ...] = ()
+    expired: tuple[tuple[str, str], ...] = ()
+    provider_ids: tuple[tuple[str, str], ...] = ()
+
+    def __bool__(self) -> bool:
+        """Whether the run handed anything over or changed any job."""
+        return any((self.sent, self.deferred, self.suppressed, self.failed, self.rejected,
+                    self.expired))  # fmt: skip
 
 
 class SchedulerCore:
@@ -298,8 +310,11 @@ class SchedulerCore:
             return
         if not isinstance(decision, Send) or customer is None:
             reason = getattr(decision, "reason", "unknown customer")
-            yield from self._end(touch, f"suppressed: {reason}", when, report)
-            report.suppressed.append((touch.key, reason))
+            expired = reason.startswith("expired")
+            yield from self._end(
+                touch, reason if expired else f"suppressed: {reason}", when, report
+            )
+            (report.expired if expired else report.suppressed).append((touch.key, reason))
             return
         try:  # nothing incomplete reaches a customer: a touch that cannot render is dropped
             message = self.renderer.render(
@@ -314,7 +329,7 @@ class SchedulerCore:
             report.suppressed.append((touch.key, str(exc)))
             return
         try:
-            yield Call(
+            result = yield Call(
                 self.sender.send,
                 message,
                 customer=customer,
@@ -322,18 +337,47 @@ class SchedulerCore:
                 key=touch.key,
             )
         except Exception as exc:  # the host's failure: try again later, same key
-            yield Call(
-                self.jobs.release,
-                touch.key,
-                until=when + self.retry,
-                reason=f"sender failed: {exc}",
-            )
+            result = RetryLater(self.retry, f"sender failed: {exc}")
             report.failed.append((touch.key, str(exc)))
-            return
-        yield from self._end(touch, "sent", when, report)
-        report.sent.append(touch.key)
-        if decision.reason:  # sent, but not on the channel asked for: say why
+        yield from self._record(touch, result, when, report, campaign)
+        if touch.key in report.sent and decision.reason:  # not on the channel asked for: why
             report.fallbacks.append((touch.key, decision.reason))
+
+    def _record(
+        self,
+        touch: Touch,
+        result: object,
+        when: datetime,
+        report: _Fates,
+        campaign: Campaign,
+    ) -> Steps[None]:
+        """End or give back a touch after its send, by what the sender said."""
+        if result is None or isinstance(result, Sent):  # nothing said: sent
+            yield from self._end(touch, "sent", when, report)
+            report.sent.append(touch.key)
+            if result is not None and result.provider_id is not None:
+                report.provider_ids.append((touch.key, result.provider_id))
+            return
+        if isinstance(result, Rejected) and result.permanent:
+            yield from self._end(touch, f"rejected: {result.reason}", when, report)
+            report.rejected.append((touch.key, result.reason))
+            return
+        if isinstance(result, Rejected):
+            result = RetryLater(self.retry, f"rejected for now: {result.reason}")
+        if not isinstance(result, RetryLater):
+            result = RetryLater(self.retry, f"the sender returned {result!r}, not a SendResult")
+            report.failed.append((touch.key, result.reason))
+        after = result.after
+        until = to_utc(after, "after") if isinstance(after, datetime) else when + after
+        deadline = campaign.deadline(touch)
+        if deadline is not None and until > deadline:
+            why = f"expired: too late after {result.reason}"
+            yield from self._end(touch, why, when, report)
+            report.expired.append((touch.key, why))
+            return
+        yield Call(self.jobs.release, touch.key, until=until, reason=result.reason)
+        if not any(key == touch.key for key, _ in report.failed):
+            report.deferred.append((touch.key, result.reason))
 
 
 def _by_name(campaigns: Sequence[Campaign], caps: tuple[Cap, ...]) -> dict[str, Campaign]:
@@ -360,6 +404,9 @@ class _Fates:
     suppressed: list[tuple[str, str]] = attrs.Factory(list)
     failed: list[tuple[str, str]] = attrs.Factory(list)
     fallbacks: list[tuple[str, str]] = attrs.Factory(list)
+    rejected: list[tuple[str, str]] = attrs.Factory(list)
+    expired: list[tuple[str, str]] = attrs.Factory(list)
+    provider_ids: list[tuple[str, str]] = attrs.Factory(list)
     unrecorded: list[tuple[str, str, str]] = attrs.Factory(list)  # key, outcome, customer
 
     def freeze(self) -> RunReport:
@@ -369,6 +416,9 @@ class _Fates:
             tuple(self.suppressed),
             tuple(self.failed),
             tuple(self.fallbacks),
+            tuple(self.rejected),
+            tuple(self.expired),
+            tuple(self.provider_ids),
         )
 
 
@@ -429,8 +479,7 @@ class CampaignScheduler(SchedulerCore):
         check_count("limit", limit)
 
         def step() -> bool:
-            report = self.run_due(limit=limit)
-            return bool(report.sent or report.deferred or report.suppressed or report.failed)
+            return bool(self.run_due(limit=limit))
 
         return run_loop(step, getattr(self.jobs, "wait", None), stop, poll)
 

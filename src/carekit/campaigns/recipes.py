@@ -138,7 +138,7 @@ def birthday_greeting(at: str = "09:00") -> Campaign:
     return Campaign(
         "birthday_greeting",
         OnDate("birthday", at),
-        [Step(timedelta(0), "birthday_greeting")],
+        [Step(timedelta(0), "birthday_greeting", expires=timedelta(hours=15))],  # that day
         exit_on=_STOP,
         window=SendWindow("08:00", "21:00"),
         group="service",
