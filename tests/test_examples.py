@@ -47,6 +47,7 @@ def test_every_example_is_covered() -> None:
         "web_desk.py",
         "scale_out.py",
         "async_web_desk.py",
+        "webhook_sender.py",
     }
     assert tested == {p.name for p in EXAMPLES.glob("*.py")}
 
@@ -238,6 +239,14 @@ def test_scale_out(pg_dsn: str, pg_schema: str, capsys: pytest.CaptureFixture[st
     module = runpy.run_path(str(EXAMPLES / "scale_out.py"))  # not as __main__: its schema
     assert 40 == module["main"](pg_dsn, pg_schema)
     assert "40 calls, 40 breaches handed over, each once, by 2 workers" in capsys.readouterr().out
+
+
+def test_webhook_sender(capsys: pytest.CaptureFixture[str]) -> None:
+    """Two surveys reach the host's endpoint signed, in Indonesian (the Sundanese one too)."""
+    inbox = run_example("webhook_sender.py")["main"]()  # type: ignore[operator]
+    assert 2 == len(inbox)
+    assert {"id"} == {m["locale"] for m in inbox.values()}
+    assert "-> gw-1: Bagaimana layanan kami?" in capsys.readouterr().out
 
 
 def test_async_web_desk_over_real_http(pg_dsn: str, pg_schema: str) -> None:

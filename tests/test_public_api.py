@@ -30,6 +30,8 @@ PUBLIC_MODULES = {
     "carekit.i18n",
     "carekit.kpis",
     "carekit.protocols",
+    "carekit.senders",
+    "carekit.senders.webhook",
     "carekit.simulate",
     "carekit.staffing",
     "carekit.stores",
