@@ -31,6 +31,7 @@ PUBLIC_MODULES = {
     "carekit.kpis",
     "carekit.protocols",
     "carekit.senders",
+    "carekit.senders.smtp",
     "carekit.senders.webhook",
     "carekit.simulate",
     "carekit.staffing",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -148,3 +149,82 @@ def test_the_receiver_refuses_forged_tampered_and_replayed_requests(receiver: st
         WebhookSender(receiver, "short")
     with pytest.raises(InvalidValue, match="URL"):
         WebhookSender("ftp://x", SECRET)
+
+
+# -- SMTP, against a real local SMTP server (aiosmtpd) ---------------------------------------
+
+
+class Mailbox:
+    """An aiosmtpd handler: keeps what arrives; refuses one mailbox for good, one for now."""
+
+    def __init__(self) -> None:
+        self.mails: list[Any] = []
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address.startswith("gone@"):
+            return "550 5.1.1 no such mailbox"
+        if address.startswith("full@"):
+            return "452 4.2.2 mailbox full, try later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        import email  # noqa: PLC0415
+
+        self.mails.append(email.message_from_bytes(envelope.content))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[int, Mailbox]]:
+    from aiosmtpd.controller import Controller  # noqa: PLC0415 - a dev dependency
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, mailbox
+    finally:
+        controller.stop()
+
+
+def test_the_smtp_sender_mails_text_and_html_with_the_keys_message_id(
+    smtp_server: tuple[int, Mailbox],
+) -> None:
+    """One e-mail per send: both parts, the language, a Message-ID made from the key."""
+    from carekit.senders.smtp import SmtpSender, message_id  # noqa: PLC0415
+
+    port, mailbox = smtp_server
+    emails = {"siti": "siti@example.id", "gone": "gone@example.id", "full": "full@example.id"}
+    sender = SmtpSender("127.0.0.1", "Toko Sejahtera <care@toko.example>", port=port,
+                        address=lambda c: emails.get(c.id))  # fmt: skip
+    message = Message("csat_survey", "id", "Bagaimana layanan kami?", "Halo Siti <3 & terima kasih")
+    result = sender.send(message, customer=SITI, channel=Channel.EMAIL, key="csat/siti/0/T-1")
+    [mail] = mailbox.mails
+    assert Sent(message_id("csat/siti/0/T-1", "toko.example")) == result
+    assert mail["Message-ID"] == message_id("csat/siti/0/T-1", "toko.example")
+    assert ("Bagaimana layanan kami?", "siti@example.id", "id") == (
+        mail["Subject"],
+        mail["To"],
+        mail["Content-Language"],
+    )
+    text, page = (part.get_payload(decode=True).decode() for part in mail.get_payload())
+    assert "Halo Siti <3 & terima kasih" in text
+    assert "Halo Siti &lt;3 &amp; terima kasih" in page
+    gone = sender.send(message, customer=Customer("gone"), channel=Channel.EMAIL, key="k2")
+    assert isinstance(gone, Rejected)
+    assert "550" in gone.reason
+    full = sender.send(message, customer=Customer("full"), channel=Channel.EMAIL, key="k3")
+    assert isinstance(full, RetryLater)
+    assert "452" in full.reason
+    nobody = sender.send(message, customer=Customer("nobody"), channel=Channel.EMAIL, key="k4")
+    assert Rejected("no e-mail address for customer nobody") == nobody
+    down = SmtpSender("127.0.0.1", "care@toko.example", port=1, timeout=2,
+                      address=lambda c: emails.get(c.id))  # fmt: skip
+    assert isinstance(down.send(message, customer=SITI, channel=Channel.EMAIL, key="k"), RetryLater)
+    assert 1 == len(mailbox.mails)
