@@ -48,6 +48,7 @@ def test_every_example_is_covered() -> None:
         "scale_out.py",
         "async_web_desk.py",
         "webhook_sender.py",
+        "smtp_sender.py",
     }
     assert tested == {p.name for p in EXAMPLES.glob("*.py")}
 
@@ -247,6 +248,14 @@ def test_webhook_sender(capsys: pytest.CaptureFixture[str]) -> None:
     assert 2 == len(inbox)
     assert {"id"} == {m["locale"] for m in inbox.values()}
     assert "-> gw-1: Bagaimana layanan kami?" in capsys.readouterr().out
+
+
+def test_smtp_sender(capsys: pytest.CaptureFixture[str]) -> None:
+    """The survey reaches the relay as an e-mail, in Indonesian, with the key's Message-ID."""
+    [mail] = run_example("smtp_sender.py")["main"]()  # type: ignore[operator]
+    assert "Bagaimana layanan kami?" == mail["Subject"]
+    assert "siti@example.id" == mail["To"]
+    assert mail["Message-ID"] in capsys.readouterr().out
 
 
 def test_async_web_desk_over_real_http(pg_dsn: str, pg_schema: str) -> None:
