@@ -143,6 +143,8 @@ def test_the_receiver_refuses_forged_tampered_and_replayed_requests(receiver: st
     verify(body, str(stamp), signature, SECRET, now=stamp + 60)
     with pytest.raises(InvalidValue, match="signature"):
         verify(body + b" ", str(stamp), signature, SECRET, now=stamp)
+    with pytest.raises(InvalidValue, match="signature"):  # a forged header of any text
+        verify(body, str(stamp), "sha256=\u00e9\udcff", SECRET, now=stamp)
     with pytest.raises(InvalidValue, match="replay"):
         verify(body, str(stamp), signature, SECRET, now=stamp + 301)
     with pytest.raises(InvalidValue, match="16 bytes"):

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -81,7 +82,8 @@ def verify(
         raise InvalidValue("timestamp", timestamp, "Unix seconds") from None
     if abs(now - sent_at) > window.total_seconds():
         raise InvalidValue("timestamp", timestamp, f"a request at most {window} old (a replay?)")
-    if not hmac.compare_digest(sign(body, sent_at, secret), signature):
+    expected = sign(body, sent_at, secret).encode()
+    if not hmac.compare_digest(expected, signature.encode("utf-8", "replace")):
         raise InvalidValue("signature", signature, "the HMAC-SHA256 of the body and timestamp")
 
 
@@ -147,7 +149,7 @@ class WebhookSender:
                 return Sent(_provider_id(answer.read()))
         except urllib.error.HTTPError as error:
             return _refusal(error.code, error.headers.get("Retry-After"), error.read())
-        except (urllib.error.URLError, TimeoutError, OSError) as error:
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
             return RetryLater(_DEFAULT_RETRY, f"webhook unreachable: {error}")
 
 
