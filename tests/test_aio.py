@@ -455,6 +455,8 @@ def test_an_async_store_that_is_not_open_or_cannot_connect_says_so(pg: tuple[str
     store = AsyncPostgresJobStore(dsn, schema=schema)
     with pytest.raises(StoreError, match="not open"):
         asyncio.run(store.last_enrolled("x"))
+    with pytest.raises(StoreError, match="not open"):
+        asyncio.run(store.wait(0.1))
     with pytest.raises(StoreError, match="db upgrade"):
         asyncio.run(store.open())
     nowhere = AsyncPostgresJobStore("postgresql://postgres@127.0.0.1:1/none", schema=schema)

@@ -165,10 +165,11 @@ class _AsyncStore(Sql):
         a failed listener is made again at the next call.
         """
         pg = psycopg()
+        if self._pool is None:
+            raise StoreError(self.where, "listen", "the store is not open: await store.open()")
         async with self._listen_lock:
             try:
                 if self._listener is None:
-                    assert self._pool is not None, "open the store first"
                     self._listener = await pg.AsyncConnection.connect(
                         self._pool.conninfo, autocommit=True
                     )
@@ -177,7 +178,7 @@ class _AsyncStore(Sql):
                 notes = listener.notifies(timeout=max(timeout, 0.0), stop_after=1)
                 dues = [float(n.payload) async for n in notes]
                 dues += [float(n.payload) async for n in listener.notifies(timeout=0.0)]
-            except (pg.Error, OSError, ValueError, AssertionError):
+            except (pg.Error, OSError, ValueError):
                 if self._listener is not None:
                     await self._listener.close()
                 self._listener = None
