@@ -21,6 +21,7 @@ from carekit.campaigns import (
     Cap,
     CareEvent,
     Defer,
+    Expired,
     OnEvent,
     Rejected,
     RetryLater,
@@ -664,3 +665,7 @@ def test_a_birthday_greeting_too_late_to_matter_expires_with_a_reason() -> None:
     [(_, why)] = again.run_due(now=greeting.due_at + timedelta(days=1)).expired
     assert why.startswith("expired: 1d after it was due")
     assert {} == late.sent
+    late_day = greeting.due_at + timedelta(days=1)
+    decision = decide_touch(birthday_greeting(), greeting, fan, now=late_day)
+    assert isinstance(decision, Expired)  # the pure decision names the fate; a Suppress too
+    assert isinstance(decision, Suppress)

@@ -38,6 +38,7 @@ __all__ = [
     "Cap",
     "Defer",
     "Every",
+    "Expired",
     "OnDate",
     "OnEvent",
     "OnSegment",
@@ -359,6 +360,11 @@ class Suppress:
     reason: str
 
 
+@attrs.frozen
+class Expired(Suppress):
+    """Never: the touch would go out too late to matter (after its step's ``expires``)."""
+
+
 TouchDecision = Send | Defer | Suppress
 
 
@@ -455,7 +461,7 @@ def _in_time(
     late = now if isinstance(decision, Send) else getattr(decision, "until", None)
     if late is not None and late > deadline:
         why = getattr(decision, "reason", "") or "it was due"
-        return Suppress(f"expired: {format_duration(late - touch.due_at)} after it was due ({why})")
+        return Expired(f"expired: {format_duration(late - touch.due_at)} after it was due ({why})")
     return decision
 
 

@@ -34,6 +34,7 @@ from carekit.campaigns._planning import (
     Cap,
     Defer,
     Every,
+    Expired,
     OnDate,
     OnEvent,
     OnSegment,
@@ -310,7 +311,7 @@ class SchedulerCore:
             return
         if not isinstance(decision, Send) or customer is None:
             reason = getattr(decision, "reason", "unknown customer")
-            expired = reason.startswith("expired")
+            expired = isinstance(decision, Expired)
             yield from self._end(
                 touch, reason if expired else f"suppressed: {reason}", when, report
             )
