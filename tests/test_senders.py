@@ -226,6 +226,10 @@ def test_the_smtp_sender_mails_text_and_html_with_the_keys_message_id(
     assert "452" in full.reason
     nobody = sender.send(message, customer=Customer("nobody"), channel=Channel.EMAIL, key="k4")
     assert Rejected("no e-mail address for customer nobody") == nobody
+    broken = Message("csat_survey", "id", "Bagaimana\r\nBcc: all@example.id", "x")
+    refused = sender.send(broken, customer=SITI, channel=Channel.EMAIL, key="k5")
+    assert isinstance(refused, Rejected)  # no header injection, no ValueError for the host
+    assert "cannot be mailed" in refused.reason
     down = SmtpSender("127.0.0.1", "care@toko.example", port=1, timeout=2,
                       address=lambda c: emails.get(c.id))  # fmt: skip
     assert isinstance(down.send(message, customer=SITI, channel=Channel.EMAIL, key="k"), RetryLater)

@@ -100,22 +100,30 @@ class SmtpSender:
         mail["Content-Language"] = message.locale  # after the parts: they reset Content-*
         return mail
 
+    def _mail(self, message: Message, customer: Customer, key: str) -> EmailMessage | Rejected:
+        to = self.address(customer)
+        if not to:
+            return Rejected(f"no e-mail address for customer {customer.id}")
+        try:
+            return self.email(message, to=to, key=key)
+        except ValueError as error:  # a line break in a header: no server would take it
+            return Rejected(f"cannot be mailed: {error}")
+
     @checked
     def send(
         self, message: Message, *, customer: Customer, channel: Channel, key: str
     ) -> SendResult:
         """Send ``message`` to the customer's address; the server's answer, typed."""
-        to = self.address(customer)
-        if not to:
-            return Rejected(f"no e-mail address for customer {customer.id}")
-        mail = self.email(message, to=to, key=key)
+        mail = self._mail(message, customer, key)
+        if isinstance(mail, Rejected):
+            return mail
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:
                     smtp.starttls()
                 if self._login is not None:
                     smtp.login(*self._login)
-                refused = smtp.send_message(mail)
+                smtp.send_message(mail)  # one recipient: a refusal raises
         except smtplib.SMTPRecipientsRefused as error:
             code, text = next(iter(error.recipients.values()))
             return _refusal(code, text)
@@ -123,9 +131,6 @@ class SmtpSender:
             return _refusal(error.smtp_code, error.smtp_error)
         except (smtplib.SMTPException, OSError) as error:
             return RetryLater(_RETRY, f"SMTP server unreachable: {error}")
-        if refused:  # pragma: no cover - one recipient: refused raises above
-            code, text = next(iter(refused.values()))
-            return _refusal(code, text)
         return Sent(str(mail["Message-ID"]))
 
 
