@@ -113,19 +113,7 @@ class DeskCore:
     sync desk runs them with plain calls, the async desk awaits them. Subclass
     :class:`Desk` or :class:`~carekit.aio.AsyncDesk`, not this.
 
-    Args:
-        store: where tickets live (with their due index and outbox).
-        clock: the source of ``now`` (default: the system clock).
-        lifecycle: the state machine (default: :class:`~carekit.Lifecycle`).
-        policies: an :class:`~carekit.SlaPolicy` or a :class:`~carekit.PolicySelector`.
-        escalation: the escalation policy; without one, tickets are never due.
-        handler: who carries out the escalations the desk cannot.
-        directory: where customers are looked up for conditions and selection.
-        tolerance: how far after the clock an event may be dated (a sender's
-            clock runs a little fast); later ones are refused.
-        lease: how long a tick holds a claimed ticket (a crashed worker's
-            tickets are ticked again after it).
-        care_data: a hook giving extra data for care events (a voucher code).
+    Its arguments are :class:`Desk`'s.
     """
 
     _async_twin: ClassVar[str | None] = None  # set by a sync front: its async twin's name
@@ -387,10 +375,21 @@ class DeskCore:
 class Desk(DeskCore):
     """Run tickets through the lifecycle, their SLAs and escalations, over a store.
 
-    Takes the arguments of :class:`DeskCore`: the store, and optionally the
-    clock, lifecycle, policies, escalation policy, handler, directory,
-    tolerance, lease and care-data hook. The async twin is
-    :class:`carekit.aio.AsyncDesk`; both run the same steps.
+    The async twin is :class:`carekit.aio.AsyncDesk`; both run the same steps.
+
+    Args:
+        store: where tickets live (with their due index and outbox).
+        clock: the source of ``now`` (default: the system clock).
+        lifecycle: the state machine (default: :class:`~carekit.Lifecycle`).
+        policies: an :class:`~carekit.SlaPolicy` or a :class:`~carekit.PolicySelector`.
+        escalation: the escalation policy; without one, tickets are never due.
+        handler: who carries out the escalations the desk cannot.
+        directory: where customers are looked up for conditions and selection.
+        tolerance: how far after the clock an event may be dated (a sender's
+            clock runs a little fast); later ones are refused.
+        lease: how long a tick holds a claimed ticket (a crashed worker's
+            tickets are ticked again after it).
+        care_data: a hook giving extra data for care events (a voucher code).
     """
 
     store: TicketStore

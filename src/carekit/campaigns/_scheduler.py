@@ -99,25 +99,7 @@ class SchedulerCore:
     Each operation is written once, as steps (:mod:`carekit._effects`); the
     sync scheduler runs them with plain calls, the async one awaits them.
 
-    Args:
-        campaigns: the campaigns (names unique).
-        jobs: the job store (:class:`~carekit.stores.memory.InMemoryJobStore`, ``SqliteJobStore``).
-        sender: the host's :class:`~carekit.protocols.MessageSender`.
-        directory: the host's customers.
-        clock: the source of ``now`` (default: the system clock).
-        renderer: the template renderer (default: :class:`~carekit.i18n.CatalogRenderer`).
-        caps: caps shared across campaigns (by group), besides each campaign's own.
-        fields: template fields for every message (the shop's name, links), under
-            the touch's own.
-        default_timezone: the desk's zone, for customers without one.
-        default_locale: the desk's language, for customers without one.
-        lease: how long a claimed job is held by one worker.
-        retry: how long to wait after a sender failure.
-        batch_completions: record the jobs a round sent or suppressed in one write
-            at its end (and before a cap is read for a customer with unrecorded
-            sends), on stores with ``complete_many``. Several times the
-            throughput on PostgreSQL; but a worker killed mid-round sends that
-            round's messages again (with their keys) instead of at most one.
+    Its arguments are :class:`CampaignScheduler`'s.
     """
 
     _async_twin: ClassVar[str | None] = None  # set by a sync front: its async twin's name
@@ -426,10 +408,28 @@ class _Fates:
 class CampaignScheduler(SchedulerCore):
     """Enrols customers, keeps their touches in a job store, and sends them when due.
 
-    Takes the arguments of :class:`SchedulerCore`: the campaigns, the job store,
-    the sender and the directory, and optionally the clock, renderer, caps,
-    fields, default zone and language, lease and retry. The async twin is
-    :class:`carekit.aio.AsyncCampaignScheduler`; both run the same steps.
+    The async twin is :class:`carekit.aio.AsyncCampaignScheduler`; both run the
+    same steps.
+
+    Args:
+        campaigns: the campaigns (names unique).
+        jobs: the job store (:class:`~carekit.stores.memory.InMemoryJobStore`, ``SqliteJobStore``).
+        sender: the host's :class:`~carekit.protocols.MessageSender`.
+        directory: the host's customers.
+        clock: the source of ``now`` (default: the system clock).
+        renderer: the template renderer (default: :class:`~carekit.i18n.CatalogRenderer`).
+        caps: caps shared across campaigns (by group), besides each campaign's own.
+        fields: template fields for every message (the shop's name, links), under
+            the touch's own.
+        default_timezone: the desk's zone, for customers without one.
+        default_locale: the desk's language, for customers without one.
+        lease: how long a claimed job is held by one worker.
+        retry: how long to wait after a sender failure.
+        batch_completions: record the jobs a round sent or suppressed in one write
+            at its end (and before a cap is read for a customer with unrecorded
+            sends), on stores with ``complete_many``. Several times the
+            throughput on PostgreSQL; but a worker killed mid-round sends that
+            round's messages again (with their keys) instead of at most one.
     """
 
     jobs: JobStore
