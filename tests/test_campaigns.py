@@ -175,9 +175,10 @@ def test_cap_defers_the_third_touch(jobs: JobStore) -> None:
     clock.set(start + 3 * H)
     report = scheduler.run_due()
     assert 2 == len(report.sent)
-    [(key, reason)] = report.deferred
+    [(key, reason, until)] = report.deferred
     assert key.endswith("/order-2")
     assert "cap marketing: 2 per 7d" in reason
+    assert start + timedelta(days=7) + 3 * H == until  # when the first send is a week old
     clock.set(start + timedelta(days=7))
     assert () == scheduler.run_due().sent  # not yet: both sends are younger than a week
     clock.set(start + timedelta(days=7) + 3 * H)  # the first send (at +3 h) is a week old
@@ -232,7 +233,10 @@ def test_crash_between_claim_and_complete_sends_exactly_once(tmp_path: Path) -> 
     assert (touch.key,) == later.run_due().sent
     rows = sqlite3.connect(sent).execute("SELECT key, attempts FROM sent").fetchall()
     assert [(touch.key, 2)] == rows  # delivered twice, recorded once: de-duplicated on the key
-    assert ("done", "sent", None) == SqliteJobStore(jobs).state(touch.key)
+    store = SqliteJobStore(jobs)
+    assert ("done", "sent", "on email") == store.state(touch.key)
+    # the history shows the crash: two claims, one ending
+    assert ["enqueued", "claimed", "claimed", "sent"] == [e.what for e in store.history(touch.key)]
 
 
 def test_two_processes_never_claim_the_same_job(tmp_path: Path) -> None:
@@ -336,6 +340,60 @@ def test_complete_many_records_all_or_nothing(jobs: Any) -> None:
     assert ("done", "suppressed: x", None) == jobs.state("m/siti/0/1")
     assert ["m/siti/0/0"] == [t.key for t in jobs.sent_since("siti", t0)]
     jobs.complete_many([], at=t0)
+    jobs.complete_many([("m/siti/0/2", "sent", "on email (no consent on whatsapp)")], at=t0 + H)
+    assert ("done", "sent", "on email (no consent on whatsapp)") == jobs.state("m/siti/0/2")
+    [*_, last] = jobs.history("m/siti/0/2")
+    assert ("sent", "on email (no consent on whatsapp)", t0 + H) == (
+        last.what,
+        last.reason,
+        last.at,
+    )
+
+
+def test_a_jobs_history_tells_every_step_in_every_store(jobs: Any) -> None:
+    """history(): enqueued (due when), claimed, deferred until when and why, retried, the end
+    with its reason; cancelled jobs too; an unknown key is JobNotFound."""
+    t0 = datetime(2026, 3, 2, tzinfo=UTC)
+    lease = timedelta(minutes=5)
+    jobs.enqueue(touch("h/siti/0/1", t0), enrolled_at=t0 - H)
+    jobs.enqueue(touch("h/siti/0/2", t0 + 9 * H), enrolled_at=t0 - H)
+    jobs.claim(t0, limit=1, lease=lease)
+    jobs.release("h/siti/0/1", until=t0 + 2 * H, reason="outside the send window", at=t0)
+    jobs.claim(t0 + 2 * H, limit=1, lease=lease)
+    jobs.release("h/siti/0/1", until=t0 + 3 * H, reason="sender failed: boom", at=t0 + 2 * H,
+                 retry=True)  # fmt: skip
+    jobs.claim(t0 + 3 * H, limit=1, lease=lease)
+    jobs.complete("h/siti/0/1", outcome="suppressed: no consent", at=t0 + 3 * H)
+    assert 1 == jobs.cancel(key="h/siti/0/2", at=t0 + 4 * H)
+    assert [
+        (t0 - H, "enqueued", "", t0),
+        (t0, "claimed", "", None),
+        (t0, "deferred", "outside the send window", t0 + 2 * H),
+        (t0 + 2 * H, "claimed", "", None),
+        (t0 + 2 * H, "retry", "sender failed: boom", t0 + 3 * H),
+        (t0 + 3 * H, "claimed", "", None),
+        (t0 + 3 * H, "suppressed", "no consent", None),
+    ] == [(e.at, e.what, e.reason, e.until) for e in jobs.history("h/siti/0/1")]
+    assert [("enqueued", t0 + 9 * H), ("cancelled", None)] == [
+        (e.what, e.until) for e in jobs.history("h/siti/0/2")
+    ]
+    with pytest.raises(JobNotFound):
+        jobs.history("h/siti/0/nope")
+
+
+def test_the_last_inbound_message_per_customer_and_channel(jobs: Any) -> None:
+    """note_inbound keeps the latest per customer and channel, whatever the order told."""
+    t0 = datetime(2026, 3, 2, tzinfo=UTC)
+    assert None is jobs.last_inbound("siti", "whatsapp")
+    jobs.note_inbound("siti", "whatsapp", t0 + H)
+    jobs.note_inbound("siti", "whatsapp", t0)  # a late webhook: older, kept out
+    jobs.note_inbound("siti", "email", t0 + 2 * H)
+    jobs.note_inbound("budi", "whatsapp", t0 + 3 * H)
+    assert t0 + H == jobs.last_inbound("siti", "whatsapp")
+    assert t0 + 2 * H == jobs.last_inbound("siti", "email")
+    assert t0 + 3 * H == jobs.last_inbound("budi", "whatsapp")
+    with pytest.raises(InvalidValue):
+        jobs.note_inbound("siti", "pigeon", t0)
 
 
 @pytest.mark.parametrize("batch", [False, True])
@@ -360,9 +418,9 @@ def test_batched_completions_send_and_cap_as_the_unbatched_ones(
     clock.set(start + 3 * H)
     report = scheduler.run_due()
     assert 4 == len(report.sent)
-    assert {"promo/siti/0/order-2", "promo/budi/0/order-2"} == {k for k, _ in report.deferred}
+    assert {"promo/siti/0/order-2", "promo/budi/0/order-2"} == {k for k, *_ in report.deferred}
     for key in report.sent:
-        assert ("done", "sent", None) == jobs.state(key)  # type: ignore[attr-defined]
+        assert ("done", "sent", "on email") == jobs.state(key)  # type: ignore[attr-defined]
     assert scheduler.batch_completions is batch
 
 
@@ -538,7 +596,7 @@ def test_a_campaigns_group_drives_the_shared_caps() -> None:
     assert 2 == sum(k.startswith("promo/") for k in report.sent)
     assert 5 == sum(k.startswith("thanks/") for k in report.sent)
     assert 3 == len(report.deferred)
-    assert all("cap marketing" in reason for _, reason in report.deferred)
+    assert all("cap marketing" in reason for _, reason, _ in report.deferred)
 
 
 def test_campaigns_without_a_group_are_refused_under_shared_caps() -> None:
@@ -612,17 +670,31 @@ def test_typed_send_results_decide_each_fate() -> None:
     sender = ScriptedSender(later, Rejected("busy", permanent=False), "ok?", Sent("wamid.7"))
     scheduler, touch = _one_survey(sender, start)
     jobs: Any = scheduler.jobs
+    minutes = [start + timedelta(minutes=m) for m in range(100)]
     first = scheduler.run_due(now=start)
-    assert ((touch.key, "rate limited"),) == first.deferred
-    assert () == scheduler.run_due(now=start + timedelta(minutes=29)).deferred  # not yet due
-    second = scheduler.run_due(now=start + timedelta(minutes=30))
-    assert ((touch.key, "rejected for now: busy"),) == second.deferred
-    third = scheduler.run_due(now=start + timedelta(minutes=40))  # retry: 10 minutes
+    assert ((touch.key, "rate limited", minutes[30]),) == first.deferred  # as the provider said
+    assert () == scheduler.run_due(now=minutes[29]).deferred  # not yet due
+    second = scheduler.run_due(now=minutes[30])  # backoff: retry (10 min) doubled per retry
+    assert ((touch.key, "rejected for now: busy", minutes[50]),) == second.deferred
+    assert not scheduler.run_due(now=minutes[49])
+    third = scheduler.run_due(now=minutes[50])
     assert touch.key == third.failed[0][0]
     assert "not a SendResult" in third.failed[0][1]
-    fourth = scheduler.run_due(now=start + timedelta(minutes=50))
+    assert not scheduler.run_due(now=minutes[89])  # 40 minutes after the third retry
+    fourth = scheduler.run_due(now=minutes[90])
     assert ((touch.key, "wamid.7"),) == fourth.provider_ids
-    assert ("done", "sent") == jobs.state(touch.key)[:2]
+    assert ("done", "sent", "on email, provider id wamid.7") == jobs.state(touch.key)
+    assert [
+        ("enqueued", "", start),
+        ("claimed", "", None),
+        ("retry", "rate limited", minutes[30]),
+        ("claimed", "", None),
+        ("retry", "rejected for now: busy", minutes[50]),
+        ("claimed", "", None),
+        ("retry", "the sender returned 'ok?', not a SendResult", minutes[90]),
+        ("claimed", "", None),
+        ("sent", "on email, provider id wamid.7", None),
+    ] == [(e.what, e.reason, e.until) for e in jobs.history(touch.key)]
     assert [touch.key] * 4 == sender.calls  # always the same key
 
 

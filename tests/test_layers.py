@@ -18,7 +18,8 @@ CORE = {
     "carekit._lifecycle", "carekit._calendar", "carekit._country_holidays", "carekit._timeline",
     "carekit._sla", "carekit._sla_report", "carekit._selector", "carekit._policy_file",
     "carekit._escalation", "carekit.campaigns._planning", "carekit.campaigns.recipes",
-    "carekit.kpis", "carekit.staffing", "carekit.i18n", "carekit._tick",
+    "carekit.kpis", "carekit.staffing", "carekit.i18n", "carekit._tick", "carekit._window",
+    "carekit.campaigns._history",
 }  # fmt: skip
 PROTOCOLS = {"carekit.protocols"}
 STORES = {"carekit.stores", "carekit.stores._codec", "carekit.stores._rows",

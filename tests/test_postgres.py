@@ -23,6 +23,7 @@ from carekit.testing import ManualClock
 
 psycopg = pytest.importorskip("psycopg")
 from carekit.stores.postgres import (  # noqa: E402 - after the extra is known to be there
+    SCHEMA_VERSION,
     PostgresJobStore,
     PostgresTicketStore,
     copy_from_sqlite,
@@ -44,7 +45,31 @@ def test_a_missing_schema_says_how_to_create_it(pg_dsn: str, pg_schema: str) -> 
     with pytest.raises(StoreError, match="python -m carekit db upgrade"):
         PostgresTicketStore(pg_dsn, schema=pg_schema)
     assert 0 == upgrade(pg_dsn, pg_schema)  # created now (none before)
-    assert 1 == upgrade(pg_dsn, pg_schema)  # and again: nothing to do
+    assert SCHEMA_VERSION == upgrade(pg_dsn, pg_schema)  # and again: nothing to do
+
+
+def test_a_version_1_schema_is_upgraded_with_its_jobs(pg_dsn: str, pg_schema: str) -> None:
+    """A schema of version 1 (jobs without a history): upgraded in place, its jobs kept."""
+    jobs = PostgresJobStore(pg_dsn, schema=pg_schema, create=True)
+    touch = Touch("a/c/0/1", "a", "c", 0, "1", T0, "check_in")
+    jobs.enqueue(touch, enrolled_at=T0)
+    jobs.close()
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:  # back to version 1
+        conn.execute(f"ALTER TABLE {pg_schema}.jobs DROP COLUMN history")
+        conn.execute(f"DROP TABLE {pg_schema}.inbound")
+        conn.execute(f"UPDATE {pg_schema}.carekit_meta SET value = '1'")
+    with pytest.raises(StoreError, match="version 1"):
+        PostgresJobStore(pg_dsn, schema=pg_schema)
+    assert 1 == upgrade(pg_dsn, pg_schema)
+    jobs = PostgresJobStore(pg_dsn, schema=pg_schema)
+    try:
+        [claimed] = jobs.claim(T0, limit=5, lease=timedelta(minutes=1))
+        jobs.complete(claimed.key, outcome="sent", at=T0, reason="on email")
+        assert ["claimed", "sent"] == [e.what for e in jobs.history(touch.key)]  # from now on
+        jobs.note_inbound("c", "whatsapp", T0)
+        assert T0 == jobs.last_inbound("c", "whatsapp")
+    finally:
+        jobs.close()
     PostgresJobStore(pg_dsn, schema=pg_schema).close()
 
 
@@ -188,8 +213,9 @@ def test_a_sqlite_desk_is_copied_exactly(tmp_path: Path, pg_dsn: str, pg_schema:
     touches = [Touch(f"x/c-{i}/0/o", "x", f"c-{i}", 0, "o", T0, "tips") for i in range(5)]
     jobs.enqueue_many(touches, enrolled_at=T0)
     jobs.complete(touches[0].key, outcome="sent", at=T0)
+    jobs.note_inbound("c-1", "whatsapp", T0)
     counts = copy_from_sqlite(str(path), pg_dsn, pg_schema)
-    assert {"tickets": 20, "ticket_events": 30, "outbox": 20, "jobs": 5} == counts
+    assert {"tickets": 20, "ticket_events": 30, "outbox": 20, "jobs": 5, "inbound": 1} == counts
     copied = PostgresTicketStore(pg_dsn, schema=pg_schema)
     source = SqliteTicketStore(path)
     assert list(source) == list(copied)
@@ -199,6 +225,8 @@ def test_a_sqlite_desk_is_copied_exactly(tmp_path: Path, pg_dsn: str, pg_schema:
     copied_jobs = PostgresJobStore(pg_dsn, schema=pg_schema)
     assert ("done", "sent", None) == copied_jobs.state(touches[0].key)
     assert ("pending", None, None) == copied_jobs.state(touches[1].key)
+    assert jobs.history(touches[0].key) == copied_jobs.history(touches[0].key)
+    assert T0 == copied_jobs.last_inbound("c-1", "whatsapp")
     with pytest.raises(StoreError, match="not empty"):
         copy_from_sqlite(str(path), pg_dsn, pg_schema)
     copied.close()
@@ -210,7 +238,7 @@ def test_the_db_command(
 ) -> None:
     """python -m carekit db upgrade / copy: one line each; errors are one line too."""
     assert 0 == main(["db", "upgrade", "--dsn", pg_dsn, "--schema", pg_schema])
-    assert f"schema {pg_schema}: version none -> 1" in capsys.readouterr().out
+    assert f"schema {pg_schema}: version none -> {SCHEMA_VERSION}" in capsys.readouterr().out
     path = tmp_path / "desk.sqlite3"
     SqliteTicketStore(path).save(
         Ticket.open("T-1", channel="chat", customer_id="c", at=T0), expected_version=0

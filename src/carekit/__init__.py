@@ -30,6 +30,7 @@ from carekit._escalation import (
     RaisePriority,
     Reassign,
     Reopened,
+    WindowClosing,
 )
 from carekit._lifecycle import Lifecycle, Move, TriggerSpec
 from carekit._model import Channel, Customer, Priority, Role, Status, Ticket, TicketEvent
@@ -80,6 +81,7 @@ __all__ = [
     "AfterBreach",
     "Idle",
     "Reopened",
+    "WindowClosing",
     "Action",
     "Notify",
     "Reassign",

@@ -36,6 +36,7 @@ from carekit._model import Customer, Priority, Role, Status, Ticket
 from carekit._sla_report import ClockState, Metric, SlaClock, SlaReport
 from carekit._time import to_utc
 from carekit._timeline import Timeline
+from carekit._window import WHATSAPP_WINDOW, ReplyWindow, last_inbound, window_closes
 from carekit.exceptions import InvalidValue
 
 __all__ = [
@@ -53,10 +54,12 @@ __all__ = [
     "Reassign",
     "Reopened",
     "EscalationTrigger",
+    "WindowClosing",
     "fired_keys",
 ]
 
 _AGENT_ACTIVITY = frozenset({Role.AGENT_REPLY, Role.NOTE, Role.ASSIGNMENT})
+_ANSWER = Role.AGENT_REPLY
 
 
 # -- actions ---------------------------------------------------------------------------
@@ -278,6 +281,39 @@ class Reopened(EscalationTrigger):
         if len(reopens) < self.times or Timeline(ticket).done:
             return None
         return Firing(reopens[self.times - 1], "reopened", self.times)
+
+
+@attrs.frozen(field_transformer=typed_fields)
+class WindowClosing(EscalationTrigger):
+    """Fires ``lead`` before a WhatsApp ticket's reply window closes with no agent reply.
+
+    The window closes 24 hours (wall clock) after the customer's last message;
+    after it only an approved template reaches them. The SLA deadline may be
+    much later (a ticket opened on Friday at 17:00 under Monday-to-Friday hours
+    is due on Monday; its window closes on Saturday at 17:00), so this warns
+    while a free-form answer is still possible. Each customer message opens a
+    new cycle; an agent reply after it, or a done ticket, owes nothing.
+    """
+
+    lead: timedelta = timedelta(hours=2)
+    window: ReplyWindow = WHATSAPP_WINDOW
+
+    def __attrs_post_init__(self) -> None:
+        if not timedelta(0) <= self.lead < self.window.length:
+            raise InvalidValue(
+                "lead", self.lead, f"a lead shorter than the window's {self.window.length}"
+            )
+
+    @checked
+    def firing(self, ticket: Ticket, report: SlaReport) -> Firing | None:
+        """``lead`` before the window of the last unanswered customer message closes."""
+        since = last_inbound(ticket, report.now)
+        closes = window_closes(ticket, self.window, report.now)
+        if since is None or closes is None or Timeline(ticket).done:
+            return None
+        if any(_ANSWER in e.roles and since <= e.at <= report.now for e in ticket.events):
+            return None  # answered inside the window
+        return Firing(closes - self.lead, "reply_window", int(since.timestamp()))
 
 
 # -- levels, decisions, policy --------------------------------------------------------

@@ -41,6 +41,7 @@ from carekit._model import Channel, Priority, Status, Ticket, as_channel, as_pri
 from carekit._sla_report import Change, ClockState, Metric, SlaClock, SlaReport, new_clock
 from carekit._time import to_utc
 from carekit._timeline import Cycle, Timeline
+from carekit._window import window_closes
 from carekit.exceptions import PolicyError
 
 __all__ = ["DEFAULT_PAUSE_ON", "SlaPolicy", "Target", "TargetKey"]
@@ -258,7 +259,8 @@ class SlaPolicy:
                     clocks.append(clock)
             if clocks:
                 cycles[metric] = tuple(clocks)
-        return SlaReport(ticket.id, self.name, now_dt, cycles)
+        closes = window_closes(ticket, now=now_dt) if ticket.channel is Channel.WHATSAPP else None
+        return SlaReport(ticket.id, self.name, now_dt, cycles, closes)
 
     def _cycles(self, log: Timeline, metric: Metric) -> list[Cycle]:
         if metric is _FR:

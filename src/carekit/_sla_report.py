@@ -262,12 +262,17 @@ class SlaReport(Mapping[Metric, SlaClock]):
         ticket_id: the ticket evaluated.
         policy: the name of the policy used.
         now: the instant of the evaluation.
+        window_closes: for a WhatsApp ticket, when its customer-service window
+            closes (24 hours after the customer's last message, wall clock): after
+            it, only an approved template may reach the customer. ``None`` for
+            other channels.
     """
 
     ticket_id: str
     policy: str
     now: datetime
     _cycles: Mapping[Metric, tuple[SlaClock, ...]]
+    window_closes: datetime | None = None
 
     def __getitem__(self, metric: Metric) -> SlaClock:
         return self._cycles[metric][-1]
@@ -306,6 +311,12 @@ class SlaReport(Mapping[Metric, SlaClock]):
         ]
         for clock in self.all_clocks():
             lines.extend(clock.explain())
+        if self.window_closes is not None:
+            state = "closes" if self.now < self.window_closes else "closed"
+            lines.append(
+                f"  whatsapp window {state} at {_iso(self.window_closes.timestamp())} "
+                "(24 h after the customer's last message; then templates only)"
+            )
         return "\n".join(lines)
 
 

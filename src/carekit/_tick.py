@@ -37,6 +37,7 @@ from carekit._lifecycle import Lifecycle
 from carekit._model import CAREKIT_ACTOR, CareEvent, Customer, Role, Ticket
 from carekit._sla import SlaPolicy
 from carekit._sla_report import Metric, SlaReport
+from carekit._window import WHATSAPP_WINDOW
 
 __all__ = ["CareData", "TickPlan", "care_events", "eta", "plan_tick"]
 
@@ -215,6 +216,8 @@ _LIFECYCLE_EVENTS = (
     (Role.RESOLUTION, "ticket_resolved"),
     (Role.REOPEN, "ticket_reopened"),
 )
+# on a channel with a reply window, each customer message (re)opens it: the scheduler is told
+_WINDOW_EVENTS = (*_LIFECYCLE_EVENTS, (Role.CUSTOMER_MESSAGE, "customer_message"))
 
 
 def care_events(
@@ -222,12 +225,16 @@ def care_events(
 ) -> tuple[CareEvent, ...]:
     """The care events of a ticket's events ``first`` to ``last``: opened, resolved, reopened.
 
+    On WhatsApp also each customer message (``customer_message``): it reopens
+    the customer's 24-hour window, which the scheduler needs to know.
+
     Each carries ``ticket_id`` (and the host's ``care_data``); its id is the
     ticket and the instant of the event, so a re-delivery enrols nobody twice.
     """
     out = []
+    kinds = _WINDOW_EVENTS if ticket.channel is WHATSAPP_WINDOW.channel else _LIFECYCLE_EVENTS
     for event in ticket.events[first:last]:
-        for role, kind in _LIFECYCLE_EVENTS:
+        for role, kind in kinds:
             if role in event.roles:
                 data = {
                     **event.data,  # what the host said with it (a refund, "abandoned"...)

@@ -22,7 +22,7 @@ from decimal import Decimal
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 from babel import Locale, UnknownLocaleError
@@ -33,6 +33,8 @@ from carekit.exceptions import InvalidValue, TemplateError
 
 __all__ = [
     "TEMPLATES",
+    "ApprovedMessage",
+    "ApprovedTemplate",
     "CatalogRenderer",
     "Message",
     "Money",
@@ -112,17 +114,67 @@ def _locale(name: str) -> Locale:
 # -- templates --------------------------------------------------------------------------
 
 
+def _names(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _languages(value: Iterable[str]) -> frozenset[str]:
+    return frozenset(value)
+
+
+@attrs.frozen(field_transformer=typed_fields)
+class ApprovedTemplate:
+    """A message template the provider approved (WhatsApp's message templates).
+
+    Outside a channel's reply window (WhatsApp: 24 hours after the customer's
+    last message) only such a template may be sent; carekit sends it by name,
+    language and parameters, and the provider fills in its approved text.
+
+    Attributes:
+        name: its name at the provider.
+        parameters: the template fields that fill its ``{{1}}``, ``{{2}}``..., in order.
+        languages: the languages it is approved in (empty: every language the
+            message is rendered in).
+    """
+
+    name: str
+    parameters: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    languages: frozenset[str] = attrs.field(default=frozenset(), converter=_languages)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.name:
+            raise InvalidValue("name", self.name, "the template's name at the provider")
+
+
+@attrs.frozen
+class ApprovedMessage:
+    """An approved template filled in for one reader: what a WhatsApp sender sends.
+
+    Attributes:
+        name: the template's name at the provider.
+        language: the language it is sent in.
+        parameters: its parameters' values, formatted for the reader, in order.
+    """
+
+    name: str
+    language: str
+    parameters: tuple[str, ...]
+
+
 @attrs.frozen
 class Template:
     """A message template: English subject and body with ``{field}`` placeholders.
 
     Every placeholder must be given a value at render, and ``types`` can require a
     type for a field (``{"eta": datetime}``); see :meth:`CatalogRenderer.render`.
+    ``approved`` names the provider-approved template that may carry the same
+    message outside a reply window (see :class:`ApprovedTemplate`).
     """
 
     subject: str
     body: str
     types: Mapping[str, type] = attrs.field(factory=dict, hash=False)
+    approved: ApprovedTemplate | None = None
 
     @property
     def fields(self) -> frozenset[str]:
@@ -130,17 +182,21 @@ class Template:
         return _placeholders(self.subject, "?", "en") | _placeholders(self.body, "?", "en")
 
 
+_EN_ID = frozenset({"en", "id"})
+
 TEMPLATES: Mapping[str, Template] = {
     "eta_notice": Template(
         "An update on your request {ticket_id}",
         "Hello {name}, we are still working on your request {ticket_id}. "
         "You can expect an answer by {eta}. Thank you for your patience.",
         types={"eta": datetime},
+        approved=ApprovedTemplate("carekit_eta_notice", ("name", "ticket_id", "eta"), _EN_ID),
     ),
     "csat_survey": Template(
         "How did we do?",
         "Hello {name}, your request {ticket_id} has been resolved. "
         "How satisfied are you with our help? Reply with a number from 1 to 5.",
+        approved=ApprovedTemplate("carekit_csat_survey", ("name", "ticket_id"), _EN_ID),
     ),
     "nps_survey": Template(
         "Would you recommend us?",
@@ -152,6 +208,11 @@ TEMPLATES: Mapping[str, Template] = {
         "Hello {name}, we took longer than we promised with your request {ticket_id}. "
         "We apologise. Please accept this voucher worth {voucher_value}: {voucher_code}.",
         types={"voucher_value": Money},
+        approved=ApprovedTemplate(
+            "carekit_apology_voucher",
+            ("name", "ticket_id", "voucher_value", "voucher_code"),
+            _EN_ID,
+        ),
     ),
     "care_tips": Template(
         "Getting the most out of your {product}",
@@ -166,6 +227,7 @@ TEMPLATES: Mapping[str, Template] = {
     "birthday_greeting": Template(
         "Happy birthday, {name}!",
         "Happy birthday, {name}! Everyone at {shop} wishes you a wonderful day.",
+        approved=ApprovedTemplate("carekit_birthday_greeting", ("name", "shop"), _EN_ID),
     ),
     "check_in": Template(
         "How is everything?",
@@ -177,7 +239,14 @@ TEMPLATES: Mapping[str, Template] = {
         "Hello {name}, it has been a while. We would love to see you again at {shop}: {link}",
     ),
 }
-"""The built-in templates, by name (English source text; see the catalogs)."""
+"""The built-in templates, by name (English source text; see the catalogs).
+
+The service messages (the ETA notice, the CSAT survey, the apology, the birthday
+greeting) declare the WhatsApp templates a host registers to send them outside
+the 24-hour window (``carekit_<name>``, in English and Indonesian); the others
+have none, so outside the window they go on another consented channel or not
+at all. Replace or add references with :class:`CatalogRenderer`'s ``approved``.
+"""
 
 
 @attrs.frozen
@@ -189,12 +258,18 @@ class Message:
         locale: the language it was rendered in.
         subject: the subject line.
         body: the text.
+        approved: the same message as a provider-approved template, when the
+            template declares one for this language.
+        form: ``"text"`` (free-form: ``subject`` and ``body``) or ``"template"``
+            (outside a reply window: send ``approved``, never the text).
     """
 
     template: str
     locale: str
     subject: str
     body: str
+    approved: ApprovedMessage | None = None
+    form: Literal["text", "template"] = "text"
 
 
 class CatalogRenderer:
@@ -204,6 +279,8 @@ class CatalogRenderer:
         default_locale: the desk's language, used when the customer's has no catalog.
         templates: templates by name (default: :data:`TEMPLATES`); add your own here.
         catalogs: extra folders of ``<lang>/LC_MESSAGES/carekit.po`` files, searched first.
+        approved: the provider-approved template of each message type, by template
+            name, over the templates' own (``None`` removes one).
 
     Examples:
         >>> from datetime import UTC
@@ -224,10 +301,25 @@ class CatalogRenderer:
         default_locale: str = "en",
         templates: Mapping[str, Template] | None = None,
         catalogs: Iterable[Path] = (),
+        approved: Mapping[str, ApprovedTemplate | None] | None = None,
     ) -> None:
         self.default_locale = default_locale
         self.templates = dict(TEMPLATES if templates is None else templates)
+        for name, reference in (approved or {}).items():
+            if name not in self.templates:
+                raise InvalidValue(f"approved.{name}", name, f"one of {sorted(self.templates)}")
+            self.templates[name] = attrs.evolve(self.templates[name], approved=reference)
         self.folders = (*tuple(Path(c) for c in catalogs), _LOCALE_DIR)
+
+    @checked
+    def approved(self, template: str, locale: str) -> ApprovedTemplate | None:
+        """The approved template that may carry ``template`` to a reader in ``locale``."""
+        source = self.templates.get(template)
+        reference = None if source is None else source.approved
+        if reference is None:
+            return None
+        language = self.language_for(locale)
+        return reference if not reference.languages or language in reference.languages else None
 
     @checked
     def language_for(self, locale: str) -> str:
@@ -269,8 +361,9 @@ class CatalogRenderer:
         needed = _placeholders(subject, template, language) | _placeholders(
             body, template, language
         )
+        reference = self.approved(template, language)
         values = {}
-        for name in sorted(needed):
+        for name in sorted(needed | set(reference.parameters if reference else ())):
             if name not in fields:
                 raise TemplateError(template, language, name, "is missing")
             value = fields[name]
@@ -280,7 +373,16 @@ class CatalogRenderer:
                     template, language, name, f"must be a {wanted.__name__}, not {value!r}"
                 )
             values[name] = _format(value, language, timezone, (template, name))
-        return Message(template, language, subject.format_map(values), body.format_map(values))
+        filled = (
+            None
+            if reference is None
+            else ApprovedMessage(
+                reference.name, language, tuple(values[p] for p in reference.parameters)
+            )
+        )
+        return Message(
+            template, language, subject.format_map(values), body.format_map(values), filled
+        )
 
 
 _FORMATTER = string.Formatter()

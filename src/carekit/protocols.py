@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from carekit._escalation import Escalation
     from carekit._model import CareEvent, Channel, Customer, Ticket
     from carekit._send import SendResult
+    from carekit.campaigns._history import JobEntry
     from carekit.campaigns._planning import SentTouch, Touch
     from carekit.i18n import Message
 
@@ -169,20 +170,50 @@ class JobStore(Protocol):
         """Add ``touch``; ``False`` (and nothing changed) if its key exists."""
         ...
 
-    def cancel(self, *, key: str | None = None, prefix: str | None = None) -> int:
-        """Cancel pending jobs by key or key prefix; return how many."""
+    def cancel(
+        self, *, key: str | None = None, prefix: str | None = None, at: datetime | None = None
+    ) -> int:
+        """Cancel pending jobs by key or key prefix (``at``: when; default now); return how many."""
         ...
 
     def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Touch]:
         """Lease up to ``limit`` due jobs, earliest first."""
         ...
 
-    def complete(self, key: str, *, outcome: str, at: datetime) -> None:
-        """End a job (``outcome`` is ``"sent"`` or why it was suppressed)."""
+    def complete(self, key: str, *, outcome: str, at: datetime, reason: str = "") -> None:
+        """End a job: ``outcome`` is ``"sent"`` or ``"<ending>: <why>"``.
+
+        ``reason`` says more (a sent touch's channel, and why not the preferred one);
+        it is kept with the job and in its history.
+        """
         ...
 
-    def release(self, key: str, *, until: datetime, reason: str) -> None:
-        """Give a claimed job back, due again at ``until``."""
+    def release(
+        self,
+        key: str,
+        *,
+        until: datetime,
+        reason: str,
+        at: datetime | None = None,
+        retry: bool = False,
+    ) -> None:
+        """Give a claimed job back, due again at ``until``, because ``reason``.
+
+        ``retry``: after a failure or a provider's "later" (not a rule such as the
+        send window); the scheduler's backoff counts these.
+        """
+        ...
+
+    def history(self, key: str) -> list[JobEntry]:
+        """What happened to the job, oldest first; :class:`~carekit.exceptions.JobNotFound`."""
+        ...
+
+    def note_inbound(self, customer_id: str, channel: Channel | str, at: datetime) -> None:
+        """Remember that the customer wrote on ``channel`` at ``at`` (the latest is kept)."""
+        ...
+
+    def last_inbound(self, customer_id: str, channel: Channel | str) -> datetime | None:
+        """When the customer last wrote on ``channel``, as far as carekit was told."""
         ...
 
     def sent_since(self, customer_id: str, since: datetime) -> list[SentTouch]:
@@ -287,20 +318,50 @@ class AsyncJobStore(Protocol):
         """Add ``touch``; ``False`` (and nothing changed) if its key exists."""
         ...
 
-    async def cancel(self, *, key: str | None = None, prefix: str | None = None) -> int:
-        """Cancel pending jobs by key or key prefix; return how many."""
+    async def cancel(
+        self, *, key: str | None = None, prefix: str | None = None, at: datetime | None = None
+    ) -> int:
+        """Cancel pending jobs by key or key prefix (``at``: when; default now); return how many."""
         ...
 
     async def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Touch]:
         """Lease up to ``limit`` due jobs, earliest first."""
         ...
 
-    async def complete(self, key: str, *, outcome: str, at: datetime) -> None:
-        """End a job (``outcome`` is ``"sent"`` or why it was suppressed)."""
+    async def complete(self, key: str, *, outcome: str, at: datetime, reason: str = "") -> None:
+        """End a job: ``outcome`` is ``"sent"`` or ``"<ending>: <why>"``.
+
+        ``reason`` says more (a sent touch's channel, and why not the preferred one);
+        it is kept with the job and in its history.
+        """
         ...
 
-    async def release(self, key: str, *, until: datetime, reason: str) -> None:
-        """Give a claimed job back, due again at ``until``."""
+    async def release(
+        self,
+        key: str,
+        *,
+        until: datetime,
+        reason: str,
+        at: datetime | None = None,
+        retry: bool = False,
+    ) -> None:
+        """Give a claimed job back, due again at ``until``, because ``reason``.
+
+        ``retry``: after a failure or a provider's "later" (not a rule such as the
+        send window); the scheduler's backoff counts these.
+        """
+        ...
+
+    async def history(self, key: str) -> list[JobEntry]:
+        """What happened to the job, oldest first; :class:`~carekit.exceptions.JobNotFound`."""
+        ...
+
+    async def note_inbound(self, customer_id: str, channel: Channel | str, at: datetime) -> None:
+        """Remember that the customer wrote on ``channel`` at ``at`` (the latest is kept)."""
+        ...
+
+    async def last_inbound(self, customer_id: str, channel: Channel | str) -> datetime | None:
+        """When the customer last wrote on ``channel``, as far as carekit was told."""
         ...
 
     async def sent_since(self, customer_id: str, since: datetime) -> list[SentTouch]:

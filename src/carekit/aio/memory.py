@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime, timedelta
 
-from carekit._model import CareEvent, Ticket
+from carekit._model import CareEvent, Channel, Ticket
+from carekit.campaigns._history import JobEntry, Outcome
 from carekit.campaigns._planning import SentTouch, Touch
 from carekit.stores.memory import InMemoryJobStore, InMemoryTicketStore
 
@@ -97,25 +98,47 @@ class AsyncInMemoryJobStore:
         """Add many touches; return how many were new."""
         return self.sync.enqueue_many(touches, enrolled_at=enrolled_at)
 
-    async def cancel(self, *, key: str | None = None, prefix: str | None = None) -> int:
+    async def cancel(
+        self, *, key: str | None = None, prefix: str | None = None, at: datetime | None = None
+    ) -> int:
         """Cancel pending jobs by key or key prefix."""
-        return self.sync.cancel(key=key, prefix=prefix)
+        return self.sync.cancel(key=key, prefix=prefix, at=at)
 
     async def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Touch]:
         """Lease up to ``limit`` due jobs, earliest first."""
         return self.sync.claim(now, limit=limit, lease=lease)
 
-    async def complete(self, key: str, *, outcome: str, at: datetime) -> None:
+    async def complete(self, key: str, *, outcome: str, at: datetime, reason: str = "") -> None:
         """End the job with its outcome."""
-        self.sync.complete(key, outcome=outcome, at=at)
+        self.sync.complete(key, outcome=outcome, at=at, reason=reason)
 
-    async def complete_many(self, outcomes: Iterable[tuple[str, str]], *, at: datetime) -> None:
-        """End many jobs (``(key, outcome)`` pairs): all, or none and JobNotFound."""
+    async def complete_many(self, outcomes: Iterable[Outcome], *, at: datetime) -> None:
+        """End many jobs: all, or none and JobNotFound."""
         self.sync.complete_many(outcomes, at=at)
 
-    async def release(self, key: str, *, until: datetime, reason: str) -> None:
+    async def release(
+        self,
+        key: str,
+        *,
+        until: datetime,
+        reason: str,
+        at: datetime | None = None,
+        retry: bool = False,
+    ) -> None:
         """Make the job due again at ``until``."""
-        self.sync.release(key, until=until, reason=reason)
+        self.sync.release(key, until=until, reason=reason, at=at, retry=retry)
+
+    async def history(self, key: str) -> list[JobEntry]:
+        """What happened to the job, oldest first."""
+        return self.sync.history(key)
+
+    async def note_inbound(self, customer_id: str, channel: Channel | str, at: datetime) -> None:
+        """Remember the customer's message on ``channel``."""
+        self.sync.note_inbound(customer_id, channel, at)
+
+    async def last_inbound(self, customer_id: str, channel: Channel | str) -> datetime | None:
+        """When the customer last wrote on ``channel``."""
+        return self.sync.last_inbound(customer_id, channel)
 
     async def sent_since(self, customer_id: str, since: datetime) -> list[SentTouch]:
         """The customer's sends after ``since``."""

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from carekit._check import checked
 from carekit._effects import Steps, drive_async
 from carekit._lifecycle import Lifecycle
-from carekit._model import CareEvent, Ticket
+from carekit._model import CareEvent, Channel, Ticket
+from carekit.campaigns._history import JobEntry, Outcome
 from carekit.campaigns._planning import SentTouch, Touch
 from carekit.exceptions import InvalidValue, StoreError
 from carekit.stores._pg import (
@@ -300,9 +301,11 @@ class AsyncPostgresJobStore(_AsyncStore, JobSql):
         return await self._run("enqueue jobs", self._enqueue_many, touches, enrolled_at)
 
     @checked
-    async def cancel(self, *, key: str | None = None, prefix: str | None = None) -> int:
-        """Cancel pending jobs by key or key prefix."""
-        return await self._run("cancel jobs", self._cancel, key, prefix)
+    async def cancel(
+        self, *, key: str | None = None, prefix: str | None = None, at: datetime | None = None
+    ) -> int:
+        """Cancel pending jobs by key or key prefix (``at``: when; default now)."""
+        return await self._run("cancel jobs", self._cancel, key, prefix, at)
 
     @checked
     async def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Touch]:
@@ -310,19 +313,44 @@ class AsyncPostgresJobStore(_AsyncStore, JobSql):
         return await self._run("claim due jobs", self._claim, now, limit, lease)
 
     @checked
-    async def complete(self, key: str, *, outcome: str, at: datetime) -> None:
-        """End the job with its outcome."""
-        await self._run("complete a job", self._complete, key, outcome, at)
+    async def complete(self, key: str, *, outcome: str, at: datetime, reason: str = "") -> None:
+        """End the job with its outcome (and ``reason``, kept with it)."""
+        await self._run("complete a job", self._complete, key, outcome, at, reason)
 
     @checked
-    async def complete_many(self, outcomes: Iterable[tuple[str, str]], *, at: datetime) -> None:
-        """End many jobs (``(key, outcome)`` pairs) in one statement: all, or none."""
+    async def complete_many(self, outcomes: Iterable[Outcome], *, at: datetime) -> None:
+        """End many jobs (``(key, outcome[, reason])``) in one statement: all, or none."""
         await self._run("complete jobs", self._complete_many, outcomes, at)
 
     @checked
-    async def release(self, key: str, *, until: datetime, reason: str) -> None:
+    async def release(
+        self,
+        key: str,
+        *,
+        until: datetime,
+        reason: str,
+        at: datetime | None = None,
+        retry: bool = False,
+    ) -> None:
         """Make the job due again at ``until`` (announced to waiting workers)."""
-        await self._run("release a job", self._release, key, until, reason)
+        await self._run("release a job", self._release, key, until, reason, at, retry)
+
+    @checked
+    async def history(self, key: str) -> list[JobEntry]:
+        """What happened to the job, oldest first."""
+        return await self._run("read a job's history", self._history, key)
+
+    @checked
+    async def note_inbound(self, customer_id: str, channel: Channel | str, at: datetime) -> None:
+        """Remember the customer's message on ``channel`` (the latest is kept)."""
+        await self._run("note a customer's message", self._note_inbound, customer_id, channel, at)
+
+    @checked
+    async def last_inbound(self, customer_id: str, channel: Channel | str) -> datetime | None:
+        """When the customer last wrote on ``channel``."""
+        return await self._run(
+            "read a customer's messages", self._last_inbound, customer_id, channel
+        )
 
     @checked
     async def sent_since(self, customer_id: str, since: datetime) -> list[SentTouch]:

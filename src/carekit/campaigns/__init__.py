@@ -6,6 +6,8 @@ in-memory job store is :class:`carekit.stores.memory.InMemoryJobStore`.
 
 from carekit._model import CareEvent
 from carekit._send import Rejected, RetryLater, SendResult, Sent
+from carekit._window import WHATSAPP_WINDOW, ReplyWindow, window_closes
+from carekit.campaigns._history import JobEntry
 from carekit.campaigns._planning import (
     Campaign,
     Cap,
@@ -27,6 +29,10 @@ from carekit.campaigns._planning import (
 from carekit.campaigns._scheduler import CampaignScheduler, RunReport
 
 __all__ = [
+    "WHATSAPP_WINDOW",
+    "JobEntry",
+    "ReplyWindow",
+    "window_closes",
     "Rejected",
     "RetryLater",
     "SendResult",

@@ -31,6 +31,7 @@ from carekit._check import checked, typed_fields
 from carekit._duration import format_duration
 from carekit._model import CareEvent, Channel, Customer, as_channel
 from carekit._time import local_to_utc, to_utc, zone
+from carekit._window import WHATSAPP_WINDOW, ReplyWindow
 from carekit.exceptions import InvalidValue
 
 __all__ = [
@@ -339,10 +340,15 @@ class SentTouch:
 
 @attrs.frozen
 class Send:
-    """Send now, on ``channel`` (``reason`` says why, when it is not the one asked for)."""
+    """Send now, on ``channel`` (``reason`` says why, when it is not the one asked for).
+
+    ``form`` is ``"text"`` (free-form) or ``"template"``: outside the channel's
+    reply window, only as its approved template.
+    """
 
     channel: Channel
     reason: str = ""
+    form: Literal["text", "template"] = "text"
 
 
 @attrs.frozen
@@ -423,12 +429,21 @@ def decide_touch(
     sent: Sequence[SentTouch] = (),
     caps: Iterable[Cap] = (),
     default_timezone: str = "UTC",
+    windows: Iterable[ReplyWindow] = (WHATSAPP_WINDOW,),
+    last_inbound: Mapping[Channel, datetime] | None = None,
+    approved: bool = False,
 ) -> TouchDecision:
     """Send, defer or suppress ``touch`` at ``now``; pure.
 
     ``sent`` is the customer's recent sends (all campaigns); ``caps`` the caps
     in force for the touch's group (the campaign's own is always included).
     The window is the customer's zone, or ``default_timezone`` when unknown.
+
+    ``windows`` are the channels' reply windows (WhatsApp's 24 hours), opened by
+    the customer's last message on each channel (``last_inbound``). Inside one a
+    message goes free-form; outside it only as its approved template (if
+    ``approved``: the template has one in the customer's language), else on
+    another consented channel, else not at all, with the reason.
     """
     now = to_utc(now, "now")
     if customer is None:
@@ -441,9 +456,12 @@ def decide_touch(
     if opening > now:
         return _in_time(campaign, touch, Defer(opening, "outside the send window"), now)
     wanted = touch.channel or customer.preferred_channel or Channel.EMAIL
-    if touch.transactional:  # service messages: no marketing consent, no cap
-        return Send(wanted)
+    rules = _Rules(tuple(windows), last_inbound or {}, now, approved=approved)
+    if touch.transactional:  # service messages: no marketing consent, no cap; the window holds
+        return rules.allow(Send(wanted), customer, consent=False)
     channel = _consented_channel(wanted, customer)
+    if isinstance(channel, Send):
+        channel = rules.allow(channel, customer, consent=True)
     if isinstance(channel, Suppress):
         return channel
     capped = _capped(campaign, touch, sent, (*((campaign.cap,) if campaign.cap else ()), *caps),
@@ -476,6 +494,52 @@ def _consented_channel(wanted: Channel, customer: Customer) -> Send | Suppress:
     if fallback is None:
         return Suppress(f"no consent on {wanted} nor on any other channel")
     return Send(fallback, f"no consent on {wanted}: fell back to {fallback}")
+
+
+@attrs.frozen
+class _Rules:
+    """The channels' reply windows at ``now``, for one customer."""
+
+    windows: tuple[ReplyWindow, ...]
+    last_inbound: Mapping[Channel, datetime]
+    now: datetime
+    approved: bool
+
+    def closed(self, channel: Channel) -> str | None:
+        """Why ``channel`` takes no free-form message now, or ``None``."""
+        window = next((w for w in self.windows if w.channel is channel), None)
+        if window is None:
+            return None
+        last = self.last_inbound.get(channel)
+        closes = window.closes(last)
+        if closes is None:
+            return f"no {channel} message from the customer, so no {channel} window"
+        if self.now >= closes:
+            return f"the {channel} window closed at {closes:%Y-%m-%d %H:%M} UTC"
+        return None
+
+    def allow(self, send: Send, customer: Customer, *, consent: bool) -> Send | Suppress:
+        """``send`` free-form in its window, or as its approved template, or elsewhere, or not."""
+        closed = self.closed(send.channel)
+        if closed is None:
+            return send
+        if self.approved:
+            return attrs.evolve(send, form="template")
+        why = f"{closed} and the message has no approved template"
+        other = next(
+            (
+                c
+                for c in (customer.preferred_channel, *_FALLBACK)
+                if c
+                and c is not send.channel
+                and (customer.consents_to(c) or not consent)
+                and self.closed(c) is None
+            ),
+            None,
+        )
+        if other is None:
+            return Suppress(f"{why}, and no other channel open to it")
+        return Send(other, f"{why}: fell back to {other}")
 
 
 def _capped(

@@ -25,10 +25,12 @@ import attrs
 from carekit._check import check_count, checked
 from carekit._clock import SystemClock
 from carekit._effects import Call, Steps, drive, refuse_async
-from carekit._model import CareEvent, Customer
+from carekit._model import CareEvent, Channel, Customer
 from carekit._send import Rejected, RetryLater, Sent
 from carekit._time import to_utc
+from carekit._window import WHATSAPP_WINDOW, ReplyWindow
 from carekit._worker import run_loop
+from carekit.campaigns._history import JobEntry
 from carekit.campaigns._planning import (
     Campaign,
     Cap,
@@ -40,11 +42,12 @@ from carekit.campaigns._planning import (
     OnSegment,
     Send,
     Touch,
+    TouchDecision,
     decide_touch,
     plan_touches,
 )
 from carekit.exceptions import InvalidValue, TemplateError
-from carekit.i18n import CatalogRenderer
+from carekit.i18n import CatalogRenderer, Message
 from carekit.protocols import (
     AsyncCustomerDirectory,
     AsyncJobStore,
@@ -67,7 +70,9 @@ class RunReport:
 
     Attributes:
         sent: the keys of the touches sent.
-        deferred: ``(key, why)`` of the touches given back for later.
+        deferred: ``(key, why, until)`` of the touches given back for later: why, and
+            when they are due again (the window's opening, a cap's free slot, the
+            provider's "retry after", the backoff after a failure).
         suppressed: ``(key, why)`` of the touches dropped (no consent, cannot render...).
         failed: ``(key, error)`` of the touches whose sender failed (retried later).
         fallbacks: ``(key, why)`` of the sent touches that went out on another channel
@@ -76,16 +81,19 @@ class RunReport:
         rejected: ``(key, reason)`` of the touches the provider refused for good.
         expired: ``(key, why)`` of the touches that would have been too late.
         provider_ids: ``(key, id)`` of the sent touches whose provider gave an id.
+        templated: the keys of the sent touches that went out as an approved
+            template, their channel's reply window being closed.
     """
 
     sent: tuple[str, ...] = ()
-    deferred: tuple[tuple[str, str], ...] = ()
+    deferred: tuple[tuple[str, str, datetime], ...] = ()
     suppressed: tuple[tuple[str, str], ...] = ()
     failed: tuple[tuple[str, str], ...] = ()
     fallbacks: tuple[tuple[str, str], ...] = ()
     rejected: tuple[tuple[str, str], ...] = ()
     expired: tuple[tuple[str, str], ...] = ()
     provider_ids: tuple[tuple[str, str], ...] = ()
+    templated: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
         """Whether the run handed anything over or changed any job."""
@@ -120,6 +128,8 @@ class SchedulerCore:
         default_locale: str = "en",
         lease: timedelta = timedelta(minutes=5),
         retry: timedelta = timedelta(minutes=10),
+        max_retry: timedelta = timedelta(hours=6),
+        windows: Iterable[ReplyWindow] = (WHATSAPP_WINDOW,),
         batch_completions: bool = False,
     ) -> None:
         self.campaigns: Mapping[str, Campaign] = _by_name(campaigns, caps := tuple(caps))
@@ -135,6 +145,8 @@ class SchedulerCore:
         self.default_locale = default_locale
         self.lease = lease
         self.retry = retry
+        self.max_retry = max(max_retry, retry)
+        self.windows = tuple(windows)
         self.batch_completions = batch_completions and hasattr(jobs, "complete_many")
         if self._async_twin is not None:  # a sync front: async parts are refused now
             refuse_async(
@@ -185,12 +197,15 @@ class SchedulerCore:
         return enqueued
 
     def _handle(self, event: CareEvent) -> Steps[list[Touch]]:
+        channel = event.data.get("channel") if event.kind in _INBOUND_KINDS else None
+        if any(channel == window.channel for window in self.windows):  # opens its window
+            yield Call(self.jobs.note_inbound, event.customer_id, channel, event.at)
         customer: Customer | None = yield Call(self.directory.get, event.customer_id)
         if customer is None:
             return []
         for campaign in self.campaigns.values():
             if event.kind in campaign.exit_on:
-                yield Call(self.jobs.cancel, prefix=f"{campaign.name}/{customer.id}/")
+                yield Call(self.jobs.cancel, prefix=f"{campaign.name}/{customer.id}/", at=event.at)
         planned: list[Touch] = []
         for campaign in self.campaigns.values():
             trigger = campaign.trigger
@@ -253,17 +268,19 @@ class SchedulerCore:
         yield from self._flush(report, when)
         return report.freeze()
 
-    def _end(self, touch: Touch, outcome: str, when: datetime, report: _Fates) -> Steps[None]:
+    def _end(
+        self, touch: Touch, outcome: str, when: datetime, report: _Fates, reason: str = ""
+    ) -> Steps[None]:
         """Record a job's outcome now, or with the round's others (``batch_completions``)."""
         if self.batch_completions:
-            report.unrecorded.append((touch.key, outcome, touch.customer_id))
+            report.unrecorded.append((touch.key, outcome, reason, touch.customer_id))
         else:
-            yield Call(self.jobs.complete, touch.key, outcome=outcome, at=when)
+            yield Call(self.jobs.complete, touch.key, outcome=outcome, at=when, reason=reason)
 
     def _flush(self, report: _Fates, when: datetime) -> Steps[None]:
         """Record the round's unrecorded outcomes in one write."""
         if report.unrecorded:
-            outcomes = [(key, outcome) for key, outcome, _ in report.unrecorded]
+            outcomes = [(key, outcome, why) for key, outcome, why, _ in report.unrecorded]
             yield Call(self.jobs.complete_many, outcomes, at=when)  # type: ignore[union-attr]
             report.unrecorded.clear()
 
@@ -275,21 +292,12 @@ class SchedulerCore:
             yield from self._end(touch, "suppressed: unknown campaign", when, report)
             report.suppressed.append((touch.key, "unknown campaign"))
             return
-        if any(customer_id == touch.customer_id for *_, customer_id in report.unrecorded):
-            yield from self._flush(report, when)  # the caps must see this round's sends
-        history = yield Call(self.jobs.sent_since, touch.customer_id, when - self._longest_cap)
-        decision = decide_touch(
-            campaign,
-            touch,
-            customer,
-            now=when,
-            sent=history,
-            caps=self.caps,
-            default_timezone=self.default_timezone,
-        )
+        decision = yield from self._decide(campaign, touch, customer, when, report)
         if isinstance(decision, Defer):
-            yield Call(self.jobs.release, touch.key, until=decision.until, reason=decision.reason)
-            report.deferred.append((touch.key, decision.reason))
+            yield Call(
+                self.jobs.release, touch.key, until=decision.until, reason=decision.reason, at=when
+            )
+            report.deferred.append((touch.key, decision.reason, decision.until))
             return
         if not isinstance(decision, Send) or customer is None:
             reason = getattr(decision, "reason", "unknown customer")
@@ -306,13 +314,15 @@ class SchedulerCore:
                 timezone=customer.timezone or self.default_timezone,
                 fields={**self.fields, **touch.fields},
             )
+            if decision.form == "template":
+                message = _as_template(message)
         except TemplateError as exc:
             log.warning("touch %s suppressed: %s", touch.key, exc)
             yield from self._end(touch, f"suppressed: {exc}", when, report)
             report.suppressed.append((touch.key, str(exc)))
             return
         try:
-            result = yield Call(
+            result: object = yield Call(
                 self.sender.send,
                 message,
                 customer=customer,
@@ -320,47 +330,136 @@ class SchedulerCore:
                 key=touch.key,
             )
         except Exception as exc:  # the host's failure: try again later, same key
-            result = RetryLater(self.retry, f"sender failed: {exc}")
-            report.failed.append((touch.key, str(exc)))
-        yield from self._record(touch, result, when, report, campaign)
-        if touch.key in report.sent and decision.reason:  # not on the channel asked for: why
-            report.fallbacks.append((touch.key, decision.reason))
+            result = exc
+        yield from self._record(touch, result, when, report, campaign, decision)
 
-    def _record(
+    def _decide(
+        self,
+        campaign: Campaign,
+        touch: Touch,
+        customer: Customer | None,
+        when: datetime,
+        report: _Fates,
+    ) -> Steps[TouchDecision]:
+        """Read what the decision needs (recent sends, reply windows) and decide."""
+        if any(customer_id == touch.customer_id for *_, customer_id in report.unrecorded):
+            yield from self._flush(report, when)  # the caps must see this round's sends
+        history = yield Call(self.jobs.sent_since, touch.customer_id, when - self._longest_cap)
+        inbound = yield from self._inbound(touch, customer)
+        approved = getattr(self.renderer, "approved", None)
+        locale = (customer.locale if customer else None) or self.default_locale
+        return decide_touch(
+            campaign,
+            touch,
+            customer,
+            now=when,
+            sent=history,
+            caps=self.caps,
+            default_timezone=self.default_timezone,
+            windows=self.windows,
+            last_inbound=inbound,
+            approved=approved is not None and approved(touch.template, locale) is not None,
+        )
+
+    def _record(  # noqa: PLR0917 - one delivery's parts
         self,
         touch: Touch,
         result: object,
         when: datetime,
         report: _Fates,
         campaign: Campaign,
+        decision: Send,
     ) -> Steps[None]:
         """End or give back a touch after its send, by what the sender said."""
         if result is None or isinstance(result, Sent):  # nothing said: sent
-            yield from self._end(touch, "sent", when, report)
+            provider_id = None if result is None else result.provider_id
+            how = _how_sent(decision, provider_id)
+            yield from self._end(touch, "sent", when, report, how)
             report.sent.append(touch.key)
-            if result is not None and result.provider_id is not None:
-                report.provider_ids.append((touch.key, result.provider_id))
+            if provider_id is not None:
+                report.provider_ids.append((touch.key, provider_id))
+            if decision.reason:  # not on the channel asked for: why
+                report.fallbacks.append((touch.key, decision.reason))
+            if decision.form == "template":
+                report.templated.append(touch.key)
             return
         if isinstance(result, Rejected) and result.permanent:
             yield from self._end(touch, f"rejected: {result.reason}", when, report)
             report.rejected.append((touch.key, result.reason))
             return
-        if isinstance(result, Rejected):
-            result = RetryLater(self.retry, f"rejected for now: {result.reason}")
-        if not isinstance(result, RetryLater):
-            result = RetryLater(self.retry, f"the sender returned {result!r}, not a SendResult")
-            report.failed.append((touch.key, result.reason))
-        after = result.after
-        until = to_utc(after, "after") if isinstance(after, datetime) else when + after
+        until, reason = yield from self._retry(touch, result, when, report)
         deadline = campaign.deadline(touch)
         if deadline is not None and until > deadline:
-            why = f"expired: too late after {result.reason}"
+            why = f"expired: too late after {reason}"
             yield from self._end(touch, why, when, report)
             report.expired.append((touch.key, why))
             return
-        yield Call(self.jobs.release, touch.key, until=until, reason=result.reason)
+        yield Call(self.jobs.release, touch.key, until=until, reason=reason, at=when, retry=True)
         if not any(key == touch.key for key, _ in report.failed):
-            report.deferred.append((touch.key, result.reason))
+            report.deferred.append((touch.key, reason, until))
+
+    def _inbound(self, touch: Touch, customer: Customer | None) -> Steps[dict[Channel, datetime]]:
+        """The customer's last message on each windowed channel the touch could go on."""
+        found: dict[Channel, datetime] = {}
+        if customer is None:
+            return found
+        for window in self.windows:
+            channel = window.channel
+            if channel in (touch.channel, customer.preferred_channel) or customer.consents_to(
+                channel
+            ):
+                last = yield Call(self.jobs.last_inbound, customer.id, channel)
+                if last is not None:
+                    found[channel] = last
+        return found
+
+    def _retry(
+        self, touch: Touch, result: object, when: datetime, report: _Fates
+    ) -> Steps[tuple[datetime, str]]:
+        """When to try again, and why: as the provider said, or after a backoff."""
+        if isinstance(result, RetryLater):  # the provider says when
+            after = result.after
+            return (to_utc(after, "after") if isinstance(after, datetime) else when + after), (
+                result.reason
+            )
+        if isinstance(result, Rejected):
+            reason = f"rejected for now: {result.reason}"
+        else:  # a failure
+            reason = (
+                f"sender failed: {result}"
+                if isinstance(result, Exception)
+                else f"the sender returned {result!r}, not a SendResult"
+            )
+            report.failed.append((touch.key, reason))
+        # back off: ``retry``, doubled by each retry before, at most ``max_retry``
+        history: list[JobEntry] = yield Call(self.jobs.history, touch.key)
+        retries = sum(entry.what == "retry" for entry in history)
+        wait: timedelta = min(self.retry * 2 ** min(retries, 32), self.max_retry)
+        return when + wait, reason
+
+
+def _as_template(message: Message) -> Message:
+    """``message`` to be sent as its approved template; refused when it has none."""
+    if message.approved is None:
+        raise TemplateError(
+            message.template, message.locale, None, "has no approved template for a closed window"
+        )
+    return attrs.evolve(message, form="template")
+
+
+def _how_sent(decision: Send, provider_id: str | None) -> str:
+    """A sent touch's reason: on which channel, and why that one; the provider's id."""
+    how = f"on {decision.channel}" + (
+        " as its approved template" if decision.form == "template" else ""
+    )
+    if decision.reason:
+        how += f" ({decision.reason})"
+    if provider_id is not None:
+        how += f", provider id {provider_id}"
+    return how
+
+
+_INBOUND_KINDS = frozenset({"ticket_opened", "customer_message"})
 
 
 def _by_name(campaigns: Sequence[Campaign], caps: tuple[Cap, ...]) -> dict[str, Campaign]:
@@ -383,14 +482,15 @@ class _Fates:
     """A run's report while it is being written."""
 
     sent: list[str] = attrs.Factory(list)
-    deferred: list[tuple[str, str]] = attrs.Factory(list)
+    deferred: list[tuple[str, str, datetime]] = attrs.Factory(list)
     suppressed: list[tuple[str, str]] = attrs.Factory(list)
     failed: list[tuple[str, str]] = attrs.Factory(list)
     fallbacks: list[tuple[str, str]] = attrs.Factory(list)
     rejected: list[tuple[str, str]] = attrs.Factory(list)
     expired: list[tuple[str, str]] = attrs.Factory(list)
     provider_ids: list[tuple[str, str]] = attrs.Factory(list)
-    unrecorded: list[tuple[str, str, str]] = attrs.Factory(list)  # key, outcome, customer
+    templated: list[str] = attrs.Factory(list)
+    unrecorded: list[tuple[str, str, str, str]] = attrs.Factory(list)  # key, outcome, why, customer
 
     def freeze(self) -> RunReport:
         return RunReport(
@@ -402,6 +502,7 @@ class _Fates:
             tuple(self.rejected),
             tuple(self.expired),
             tuple(self.provider_ids),
+            tuple(self.templated),
         )
 
 
@@ -424,7 +525,15 @@ class CampaignScheduler(SchedulerCore):
         default_timezone: the desk's zone, for customers without one.
         default_locale: the desk's language, for customers without one.
         lease: how long a claimed job is held by one worker.
-        retry: how long to wait after a sender failure.
+        retry: how long to wait after the first failure of a send (an exception, a
+            temporary rejection); each further failure of the same touch doubles
+            the wait, up to ``max_retry``. A provider's ``RetryLater(after)`` is
+            followed as it is.
+        max_retry: the longest wait between two tries.
+        windows: the channels' reply windows (default: WhatsApp's 24 hours). The
+            customer's last message on such a channel comes from the desk's care
+            events (``ticket_opened``, ``customer_message``) or the host's own
+            (``CareEvent("customer_message", ..., data={"channel": "whatsapp"})``).
         batch_completions: record the jobs a round sent or suppressed in one write
             at its end (and before a cap is read for a customer with unrecorded
             sends), on stores with ``complete_many``. Several times the

@@ -335,7 +335,7 @@ class _Run:  # one simulation run; all mutable state lives here
         report = self.scheduler.run_due(limit=1000)
         for key, reason in report.suppressed:
             self.suppressed[f"{key.split('/')[0]}: {reason}"] += 1
-        for key, reason in report.deferred:
+        for key, reason, _ in report.deferred:
             self.deferred[f"{key.split('/')[0]}: {reason.split(' reached')[0]}"] += 1
         for key in report.sent:
             campaign, customer_id, _, occurrence = key.split("/", 3)

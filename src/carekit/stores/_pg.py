@@ -23,8 +23,9 @@ from typing import Any, TypeVar
 from carekit._check import check_count
 from carekit._effects import Call, Steps
 from carekit._lifecycle import Lifecycle
-from carekit._model import CareEvent, Ticket
+from carekit._model import CareEvent, Channel, Ticket, as_channel
 from carekit._time import to_utc
+from carekit.campaigns._history import JobEntry, Outcome, ending, entries, when
 from carekit.campaigns._planning import SentTouch, Touch
 from carekit.exceptions import (
     CarekitError,
@@ -38,7 +39,14 @@ from carekit.exceptions import (
     TicketNotFound,
 )
 from carekit.stores._codec import check_ticket_id
-from carekit.stores._rows import JOB_COLUMNS, care_event, event_rows, job_row, outbox_row
+from carekit.stores._rows import (
+    JOB_COLUMNS,
+    care_event,
+    enrolment,
+    event_rows,
+    job_row,
+    outbox_row,
+)
 from carekit.stores._rows import stored_ticket as ticket_from_rows
 from carekit.stores._rows import touch as touch_from_row
 
@@ -56,7 +64,7 @@ __all__ = [
     "upgrade_steps",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The version of the PostgreSQL schema this carekit writes."""
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -112,6 +120,13 @@ CREATE TABLE IF NOT EXISTS {s}.jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_due ON {s}.jobs (due_at) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS jobs_sent ON {s}.jobs (customer_id, done_at) WHERE outcome = 'sent';
+ALTER TABLE {s}.jobs ADD COLUMN IF NOT EXISTS history TEXT NOT NULL DEFAULT '';
+CREATE TABLE IF NOT EXISTS {s}.inbound (
+    customer_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (customer_id, channel)
+);
 """
 
 
@@ -421,22 +436,20 @@ class JobSql(Sql):
 
     @one_statement
     def _enqueue(self, conn: Any, touch: Touch, enrolled_at: datetime) -> Steps[bool]:
-        at = to_utc(enrolled_at, "enrolled_at").timestamp()
-        marks = ", ".join(["%s"] * 12)
+        marks = ", ".join(["%s"] * 13)
         cur = yield Call(  # insert and announce in one statement: one round trip
             conn.execute,
-            f"WITH new AS (INSERT INTO {self.schema}.jobs ({JOB_COLUMNS}, enrolled_at) "
+            f"WITH new AS (INSERT INTO {self.schema}.jobs ({JOB_COLUMNS}, enrolled_at, history) "
             f"VALUES ({marks}) ON CONFLICT (key) DO NOTHING RETURNING due_at) "
             "SELECT pg_notify(%s, due_at::text) FROM new",
-            (*job_row(touch), at, self.channel),
+            (*job_row(touch), *enrolment(touch, enrolled_at), self.channel),
         )
         return bool(cur.rowcount == 1)
 
     def _enqueue_many(
         self, conn: Any, touches: Iterable[Touch], enrolled_at: datetime
     ) -> Steps[int]:
-        at = to_utc(enrolled_at, "enrolled_at").timestamp()
-        rows = [(*job_row(t), at) for t in touches]
+        rows = [(*job_row(t), *enrolment(t, enrolled_at)) for t in touches]
         if not rows:
             return 0
         s = self.schema
@@ -446,27 +459,32 @@ class JobSql(Sql):
             f"CREATE TEMP TABLE IF NOT EXISTS incoming (LIKE {s}.jobs INCLUDING DEFAULTS) "
             "ON COMMIT DROP",
         )
-        yield Call(self._copy, cur, f"COPY incoming ({JOB_COLUMNS}, enrolled_at) FROM STDIN", rows)
+        yield Call(
+            self._copy, cur, f"COPY incoming ({JOB_COLUMNS}, enrolled_at, history) FROM STDIN", rows
+        )
         yield Call(
             cur.execute,
-            f"INSERT INTO {s}.jobs ({JOB_COLUMNS}, enrolled_at) "
-            f"SELECT {JOB_COLUMNS}, enrolled_at FROM incoming ON CONFLICT (key) DO NOTHING",
+            f"INSERT INTO {s}.jobs ({JOB_COLUMNS}, enrolled_at, history) "
+            f"SELECT {JOB_COLUMNS}, enrolled_at, history FROM incoming "
+            "ON CONFLICT (key) DO NOTHING",
         )
         new = int(cur.rowcount)
         yield from self._announce(conn, min(float(r[5]) for r in rows) if new else None)  # type: ignore[arg-type]
         return new
 
     @one_statement
-    def _cancel(self, conn: Any, key: str | None, prefix: str | None) -> Steps[int]:
+    def _cancel(
+        self, conn: Any, key: str | None, prefix: str | None, at: datetime | None
+    ) -> Steps[int]:
         if key is not None:
             where, value = "key = %s", key
         else:
             where, value = "starts_with(key, %s)", prefix or ""
         cur = yield Call(
             conn.execute,
-            f"UPDATE {self.schema}.jobs SET state = 'cancelled' "
+            f"UPDATE {self.schema}.jobs SET state = 'cancelled', history = history || %s "
             f"WHERE {where} AND state = 'pending'",
-            (value,),
+            (JobEntry(when(at), "cancelled").line(), value),
         )
         return int(cur.rowcount)
 
@@ -480,41 +498,59 @@ class JobSql(Sql):
             f"WITH due AS (SELECT key FROM {s}.jobs WHERE state = 'pending' "
             "AND due_at <= %s AND (lease_until IS NULL OR lease_until <= %s) "
             "ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED) "
-            f"UPDATE {s}.jobs j SET lease_until = %s, attempts = attempts + 1 "
-            f"FROM due WHERE j.key = due.key RETURNING "
+            f"UPDATE {s}.jobs j SET lease_until = %s, attempts = attempts + 1, "
+            f"history = j.history || %s FROM due WHERE j.key = due.key RETURNING "
             + ", ".join(f"j.{c.strip()}" for c in JOB_COLUMNS.split(",")),
-            (cutoff, cutoff, limit, cutoff + lease.total_seconds()),
+            (
+                cutoff,
+                cutoff,
+                limit,
+                cutoff + lease.total_seconds(),
+                JobEntry(to_utc(now, "now"), "claimed").line(),
+            ),
         )
         return sorted((touch_from_row(tuple(r)) for r in rows), key=lambda t: (t.due_at, t.key))
 
     @one_statement
-    def _complete(self, conn: Any, key: str, outcome: str, at: datetime) -> Steps[None]:
+    def _complete(
+        self, conn: Any, key: str, outcome: str, at: datetime, reason: str
+    ) -> Steps[None]:
         # Committed without waiting for the WAL flush (synchronous_commit off for this one
         # statement): a worker's death loses no completion; a database server crash may
         # forget the last fraction of a second of them, and those jobs are delivered again,
         # with their keys (at least once). Halves the cost of a completion.
+        stamp = to_utc(at, "at")
         cur = yield Call(
             conn.execute,
             f"UPDATE {self.schema}.jobs SET state = 'done', outcome = %s, done_at = %s, "
-            "lease_until = NULL FROM (SELECT set_config('synchronous_commit', 'off', true)) "
-            "AS relaxed WHERE key = %s",
-            (outcome, to_utc(at, "at").timestamp(), key),
+            "lease_until = NULL, reason = coalesce(nullif(%s, ''), reason), "
+            "history = history || %s "
+            "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed "
+            "WHERE key = %s",
+            (outcome, stamp.timestamp(), reason, ending(outcome, reason, stamp).line(), key),
         )
         if cur.rowcount == 0:
             raise JobNotFound(key)
 
-    def _complete_many(
-        self, conn: Any, outcomes: Iterable[tuple[str, str]], at: datetime
-    ) -> Steps[None]:
-        done = dict(outcomes)  # a key twice: its last outcome
+    def _complete_many(self, conn: Any, outcomes: Iterable[Outcome], at: datetime) -> Steps[None]:
+        stamp = to_utc(at, "at")
+        done = {key: (outcome, "".join(why)) for key, outcome, *why in outcomes}  # last wins
         cur = yield Call(  # one statement; in a transaction, so that an unknown key undoes it
             conn.execute,
             f"UPDATE {self.schema}.jobs j SET state = 'done', outcome = v.outcome, "
-            "done_at = %s, lease_until = NULL "
+            "done_at = %s, lease_until = NULL, reason = coalesce(nullif(v.reason, ''), j.reason), "
+            "history = j.history || v.line "
             "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed, "
-            "unnest(%s::text[], %s::text[]) AS v(key, outcome) WHERE j.key = v.key "
-            "RETURNING j.key",
-            (to_utc(at, "at").timestamp(), list(done), list(done.values())),
+            "unnest(%s::text[], %s::text[], %s::text[], %s::text[]) "
+            "AS v(key, outcome, reason, line) "
+            "WHERE j.key = v.key RETURNING j.key",
+            (
+                stamp.timestamp(),
+                list(done),
+                [outcome for outcome, _ in done.values()],
+                [why for _, why in done.values()],
+                [ending(outcome, why, stamp).line() for outcome, why in done.values()],
+            ),
         )
         found = {row[0] for row in (yield Call(cur.fetchall))}
         missing = [key for key in done if key not in found]
@@ -522,14 +558,17 @@ class JobSql(Sql):
             raise JobNotFound(missing[0])
 
     @one_statement
-    def _release(self, conn: Any, key: str, until: datetime, reason: str) -> Steps[None]:
-        when = to_utc(until, "until").timestamp()
+    def _release(  # noqa: PLR0917 - the store's arguments, in order
+        self, conn: Any, key: str, until: datetime, reason: str, at: datetime | None, retry: bool
+    ) -> Steps[None]:
+        again = to_utc(until, "until")
+        line = JobEntry(when(at), "retry" if retry else "deferred", reason, again).line()
         cur = yield Call(  # update and announce in one statement
             conn.execute,
             f"WITH job AS (UPDATE {self.schema}.jobs SET due_at = %s, lease_until = NULL, "
-            "reason = %s WHERE key = %s RETURNING due_at) "
+            "reason = %s, history = history || %s WHERE key = %s RETURNING due_at) "
             "SELECT pg_notify(%s, due_at::text) FROM job",
-            (when, reason, key, self.channel),
+            (again.timestamp(), reason, line, key, self.channel),
         )
         if cur.rowcount == 0:
             raise JobNotFound(key)
@@ -553,6 +592,37 @@ class JobSql(Sql):
             (prefix,),
         )
         return None if row is None or row[0] is None else datetime.fromtimestamp(row[0], UTC)
+
+    @one_statement
+    def _history(self, conn: Any, key: str) -> Steps[list[JobEntry]]:
+        row = yield from _one(
+            conn, f"SELECT history FROM {self.schema}.jobs WHERE key = %s", (key,)
+        )
+        if row is None:
+            raise JobNotFound(key)
+        return entries(row[0])
+
+    @one_statement
+    def _note_inbound(
+        self, conn: Any, customer_id: str, channel: Channel, at: datetime
+    ) -> Steps[None]:
+        yield Call(
+            conn.execute,
+            f"INSERT INTO {self.schema}.inbound AS i VALUES (%s, %s, %s) "
+            "ON CONFLICT (customer_id, channel) DO UPDATE SET at = greatest(i.at, excluded.at)",
+            (customer_id, as_channel(channel).value, to_utc(at, "at").timestamp()),
+        )
+
+    @one_statement
+    def _last_inbound(
+        self, conn: Any, customer_id: str, channel: Channel
+    ) -> Steps[datetime | None]:
+        row = yield from _one(
+            conn,
+            f"SELECT at FROM {self.schema}.inbound WHERE customer_id = %s AND channel = %s",
+            (customer_id, as_channel(channel).value),
+        )
+        return None if row is None else datetime.fromtimestamp(row[0], UTC)
 
     @one_statement
     def _state(self, conn: Any, key: str) -> Steps[tuple[str, str | None, str | None]]:

@@ -15,6 +15,8 @@ from typing import Any
 
 from carekit._lifecycle import Lifecycle
 from carekit._model import CareEvent, Channel, Role, Ticket, as_status, new_event
+from carekit._time import to_utc
+from carekit.campaigns._history import JobEntry
 from carekit.campaigns._planning import Touch
 from carekit.exceptions import StoreError, TicketNotFound
 from carekit.stores._codec import check_events, check_ticket_id, dumps, loads
@@ -22,6 +24,7 @@ from carekit.stores._codec import check_events, check_ticket_id, dumps, loads
 __all__ = [
     "JOB_COLUMNS",
     "care_event",
+    "enrolment",
     "event_rows",
     "job_row",
     "outbox_row",
@@ -118,6 +121,12 @@ def job_row(t: Touch) -> tuple[object, ...]:
         int(t.transactional),
         t.group,
     )
+
+
+def enrolment(t: Touch, enrolled_at: datetime) -> tuple[float, str]:
+    """A new job's ``enrolled_at`` and the first line of its history."""
+    at = to_utc(enrolled_at, "enrolled_at")
+    return at.timestamp(), JobEntry(at, "enqueued", until=t.due_at).line()
 
 
 def touch(row: tuple[object, ...]) -> Touch:

@@ -16,8 +16,10 @@ from datetime import datetime, timedelta
 import attrs
 
 from carekit._check import check_count, checked
-from carekit._model import CareEvent, Ticket
+from carekit._model import CareEvent, Channel, Ticket, as_channel
 from carekit._time import to_utc
+from carekit.campaigns._history import JobEntry, Outcome, ending
+from carekit.campaigns._history import when as _when
 from carekit.campaigns._planning import SentTouch, Touch
 from carekit.exceptions import ConcurrentUpdate, JobNotFound, TicketExists, TicketNotFound
 from carekit.stores._codec import check_events, check_ticket_id
@@ -191,6 +193,7 @@ class _Job:
     lease_until: float | None = None
     outcome: str | None = None
     reason: str | None = None
+    history: list[JobEntry] = attrs.Factory(list)
 
 
 class InMemoryJobStore:
@@ -205,6 +208,7 @@ class InMemoryJobStore:
         self._enrolled: dict[str, datetime] = {}  # campaign/customer -> last enrolment
         self._heap: list[tuple[float, str]] = []
         self._sent: dict[str, list[tuple[str, str | None, datetime]]] = {}
+        self._inbound: dict[tuple[str, Channel], datetime] = {}
 
     @checked
     def enqueue(self, touch: Touch, *, enrolled_at: datetime) -> bool:
@@ -213,7 +217,9 @@ class InMemoryJobStore:
             if touch.key in self._jobs:
                 return False
             due = touch.due_at.timestamp()
-            self._jobs[touch.key] = _Job(touch, enrolled_at, due=due)
+            self._jobs[touch.key] = job = _Job(touch, enrolled_at, due=due)
+            job.history.append(JobEntry(to_utc(enrolled_at, "enrolled_at"), "enqueued",
+                                        until=touch.due_at))  # fmt: skip
             heapq.heappush(self._heap, (due, touch.key))
             prefix = touch.key.rsplit("/", 2)[0]  # campaign/customer: the scheduler's question
             self._enrolled[prefix] = max(self._enrolled.get(prefix, enrolled_at), enrolled_at)
@@ -225,8 +231,11 @@ class InMemoryJobStore:
         return sum(self.enqueue(t, enrolled_at=enrolled_at) for t in touches)
 
     @checked
-    def cancel(self, *, key: str | None = None, prefix: str | None = None) -> int:
-        """Cancel pending jobs by key or prefix."""
+    def cancel(
+        self, *, key: str | None = None, prefix: str | None = None, at: datetime | None = None
+    ) -> int:
+        """Cancel pending jobs by key or prefix (``at``: when; default: now)."""
+        entry = JobEntry(_when(at), "cancelled")
         with self._lock:
             keys = (
                 [key]
@@ -238,6 +247,7 @@ class InMemoryJobStore:
                 job = self._jobs.get(k)
                 if job is not None and job.state == "pending":
                     job.state = "cancelled"
+                    job.history.append(entry)
                     n += 1
             return n
 
@@ -248,6 +258,7 @@ class InMemoryJobStore:
         with self._lock:
             cutoff = now.timestamp()
             until = cutoff + lease.total_seconds()
+            claimed = JobEntry(to_utc(now, "now"), "claimed")
             out: list[Touch] = []
             heap, jobs = self._heap, self._jobs
             while heap and heap[0][0] <= cutoff and len(out) < limit:
@@ -257,38 +268,60 @@ class InMemoryJobStore:
                 if job.state != "pending" or current != at:
                     continue  # superseded entry
                 job.lease_until = until
+                job.history.append(claimed)
                 heapq.heappush(heap, (until, key))
                 out.append(job.touch)
             return out
 
     @checked
-    def complete(self, key: str, *, outcome: str, at: datetime) -> None:
+    def complete(self, key: str, *, outcome: str, at: datetime, reason: str = "") -> None:
         """End the job; sent touches count for caps."""
         with self._lock:
-            self._finish(self._job(key), outcome, at)
+            self._finish(self._job(key), outcome, at, reason)
 
-    def _finish(self, job: _Job, outcome: str, at: datetime) -> None:
+    def _finish(self, job: _Job, outcome: str, at: datetime, reason: str) -> None:
         job.state, job.outcome, job.lease_until = "done", outcome, None
+        job.history.append(ending(outcome, reason, to_utc(at, "at")))
+        if reason:
+            job.reason = reason
         if outcome == "sent":
             t = job.touch
             self._sent.setdefault(t.customer_id, []).append((t.key, t.group, at))
 
     @checked
-    def complete_many(self, outcomes: Iterable[tuple[str, str]], *, at: datetime) -> None:
-        """End many jobs (``(key, outcome)`` pairs): all, or none and JobNotFound."""
-        done = list(outcomes)
+    def complete_many(self, outcomes: Iterable[Outcome], *, at: datetime) -> None:
+        """End many jobs (``(key, outcome)`` or ``(key, outcome, reason)``): all, or none."""
+        done = [(key, outcome, "".join(why)) for key, outcome, *why in outcomes]
         with self._lock:
-            jobs = [self._job(key) for key, _ in done]  # all known, or nothing changes
-            for job, (_, outcome) in zip(jobs, done, strict=True):
-                self._finish(job, outcome, at)
+            jobs = [self._job(key) for key, _, _ in done]  # all known, or nothing changes
+            for job, (_, outcome, reason) in zip(jobs, done, strict=True):
+                self._finish(job, outcome, at, reason)
 
     @checked
-    def release(self, key: str, *, until: datetime, reason: str) -> None:
-        """Make the job due again at ``until``."""
+    def release(
+        self,
+        key: str,
+        *,
+        until: datetime,
+        reason: str,
+        at: datetime | None = None,
+        retry: bool = False,
+    ) -> None:
+        """Make the job due again at ``until`` (``retry``: after a failure, not a rule)."""
+        entry = JobEntry(
+            _when(at), "retry" if retry else "deferred", reason, to_utc(until, "until")
+        )
         with self._lock:
             job = self._job(key)
             job.due, job.lease_until, job.reason = until.timestamp(), None, reason
+            job.history.append(entry)
             heapq.heappush(self._heap, (job.due, key))
+
+    @checked
+    def history(self, key: str) -> list[JobEntry]:
+        """What happened to the job, oldest first."""
+        with self._lock:
+            return list(self._job(key).history)
 
     @checked
     def sent_since(self, customer_id: str, since: datetime) -> list[SentTouch]:
@@ -310,6 +343,21 @@ class InMemoryJobStore:
                 (job.enrolled_at for key, job in self._jobs.items() if key.startswith(prefix)),
                 default=None,
             )
+
+    @checked
+    def note_inbound(self, customer_id: str, channel: Channel | str, at: datetime) -> None:
+        """Remember the customer's message on ``channel`` (the latest is kept)."""
+        at, channel = to_utc(at, "at"), as_channel(channel)
+        with self._lock:
+            known = self._inbound.get((customer_id, channel))
+            if known is None or at > known:
+                self._inbound[customer_id, channel] = at
+
+    @checked
+    def last_inbound(self, customer_id: str, channel: Channel | str) -> datetime | None:
+        """When the customer last wrote on ``channel``."""
+        with self._lock:
+            return self._inbound.get((customer_id, as_channel(channel)))
 
     @checked
     def state(self, key: str) -> tuple[str, str | None, str | None]:

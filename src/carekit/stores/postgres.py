@@ -40,7 +40,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from carekit._check import checked
 from carekit._effects import Steps, drive
 from carekit._lifecycle import Lifecycle
-from carekit._model import CareEvent, Ticket
+from carekit._model import CareEvent, Channel, Ticket
+from carekit.campaigns._history import JobEntry, Outcome
 from carekit.campaigns._planning import SentTouch, Touch
 from carekit.exceptions import InvalidValue, StoreError
 from carekit.stores._pg import (
@@ -311,9 +312,11 @@ class PostgresJobStore(_Store, JobSql):
         return self._run("enqueue jobs", self._enqueue_many, touches, enrolled_at)
 
     @checked
-    def cancel(self, *, key: str | None = None, prefix: str | None = None) -> int:
-        """Cancel pending jobs by key or key prefix."""
-        return self._run("cancel jobs", self._cancel, key, prefix)
+    def cancel(
+        self, *, key: str | None = None, prefix: str | None = None, at: datetime | None = None
+    ) -> int:
+        """Cancel pending jobs by key or key prefix (``at``: when; default now)."""
+        return self._run("cancel jobs", self._cancel, key, prefix, at)
 
     @checked
     def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Touch]:
@@ -321,13 +324,13 @@ class PostgresJobStore(_Store, JobSql):
         return self._run("claim due jobs", self._claim, now, limit, lease)
 
     @checked
-    def complete(self, key: str, *, outcome: str, at: datetime) -> None:
-        """End the job with its outcome."""
-        self._run("complete a job", self._complete, key, outcome, at)
+    def complete(self, key: str, *, outcome: str, at: datetime, reason: str = "") -> None:
+        """End the job with its outcome (and ``reason``, kept with it)."""
+        self._run("complete a job", self._complete, key, outcome, at, reason)
 
     @checked
-    def complete_many(self, outcomes: Iterable[tuple[str, str]], *, at: datetime) -> None:
-        """End many jobs (``(key, outcome)`` pairs) in one statement.
+    def complete_many(self, outcomes: Iterable[Outcome], *, at: datetime) -> None:
+        """End many jobs (``(key, outcome)`` or ``(key, outcome, reason)``) in one statement.
 
         All of them, or none and :class:`~carekit.exceptions.JobNotFound` for the
         first unknown key.
@@ -335,9 +338,32 @@ class PostgresJobStore(_Store, JobSql):
         self._run("complete jobs", self._complete_many, outcomes, at)
 
     @checked
-    def release(self, key: str, *, until: datetime, reason: str) -> None:
+    def release(
+        self,
+        key: str,
+        *,
+        until: datetime,
+        reason: str,
+        at: datetime | None = None,
+        retry: bool = False,
+    ) -> None:
         """Make the job due again at ``until`` (announced to waiting workers)."""
-        self._run("release a job", self._release, key, until, reason)
+        self._run("release a job", self._release, key, until, reason, at, retry)
+
+    @checked
+    def history(self, key: str) -> list[JobEntry]:
+        """What happened to the job, oldest first."""
+        return self._run("read a job's history", self._history, key)
+
+    @checked
+    def note_inbound(self, customer_id: str, channel: Channel | str, at: datetime) -> None:
+        """Remember the customer's message on ``channel`` (the latest is kept)."""
+        self._run("note a customer's message", self._note_inbound, customer_id, channel, at)
+
+    @checked
+    def last_inbound(self, customer_id: str, channel: Channel | str) -> datetime | None:
+        """When the customer last wrote on ``channel``."""
+        return self._run("read a customer's messages", self._last_inbound, customer_id, channel)
 
     @checked
     def sent_since(self, customer_id: str, since: datetime) -> list[SentTouch]:
@@ -361,8 +387,10 @@ _COPIED = {  # table: its columns, the same in both databases
     "outbox": "kind, customer_id, at, event_id, data",
     "jobs": (
         "key, campaign, customer_id, step, occurrence, due_at, template, channel, fields, "
-        "transactional, grp, state, lease_until, enrolled_at, outcome, reason, done_at, attempts"
+        "transactional, grp, state, lease_until, enrolled_at, outcome, reason, done_at, "
+        "attempts, history"
     ),
+    "inbound": "customer_id, channel, at",
 }
 
 

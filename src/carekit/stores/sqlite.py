@@ -31,8 +31,9 @@ from pathlib import Path
 
 from carekit._check import check_count, checked
 from carekit._lifecycle import Lifecycle
-from carekit._model import CareEvent, Ticket
+from carekit._model import CareEvent, Channel, Ticket, as_channel
 from carekit._time import to_utc
+from carekit.campaigns._history import JobEntry, Outcome, ending, entries, when
 from carekit.campaigns._planning import SentTouch, Touch
 from carekit.exceptions import (
     ConcurrentUpdate,
@@ -47,6 +48,7 @@ from carekit.stores._codec import check_ticket_id
 from carekit.stores._rows import JOB_COLUMNS as _JOB_COLUMNS
 from carekit.stores._rows import (
     care_event,
+    enrolment,
     event_rows,
     job_row,
     outbox_row,
@@ -56,7 +58,7 @@ from carekit.stores._rows import (
 
 __all__ = ["SCHEMA_VERSION", "SqliteJobStore", "SqliteTicketStore", "open_database"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS carekit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tickets (
@@ -85,8 +87,15 @@ CREATE TABLE IF NOT EXISTS jobs (
     outcome TEXT,
     reason TEXT,
     done_at REAL,
-    attempts INTEGER NOT NULL DEFAULT 0
+    attempts INTEGER NOT NULL DEFAULT 0,
+    history TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS inbound (
+    customer_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (customer_id, channel)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (due_at) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS jobs_sent ON jobs (customer_id, done_at) WHERE outcome = 'sent';
 CREATE TABLE IF NOT EXISTS ticket_events (
@@ -110,10 +119,12 @@ CREATE TABLE IF NOT EXISTS outbox (
     data TEXT NOT NULL
 );
 """
-# what each version adds to the one before (tables new in it are made by _SCHEMA)
+# the column each version adds to a table of the one before (new tables: made by _SCHEMA,
+# whole, so a table an older file does not have yet gets no ALTER)
 _MIGRATIONS = {
-    2: ("ALTER TABLE ticket_events ADD COLUMN roles TEXT",),
-    3: ("ALTER TABLE tickets ADD COLUMN lease_until REAL",),
+    2: ("ticket_events", "roles TEXT"),
+    3: ("tickets", "lease_until REAL"),
+    4: ("jobs", "history TEXT NOT NULL DEFAULT ''"),
 }
 
 
@@ -204,9 +215,11 @@ def _upgrade(db: sqlite3.Connection, where: str) -> None:
         found = int(row[0]) if row else 0
         if found > SCHEMA_VERSION:
             raise SchemaError(where, found, SCHEMA_VERSION)
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         for version in range(max(found, 1) + 1, SCHEMA_VERSION + 1) if found else ():
-            for statement in _MIGRATIONS[version]:
-                db.execute(statement)
+            table, column = _MIGRATIONS[version]
+            if table in tables:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
         for statement in filter(str.strip, _SCHEMA.split(";")):
             db.execute(statement)
         db.execute(
@@ -463,40 +476,43 @@ class SqliteJobStore:
         """Add ``touch`` unless its key exists (idempotent)."""
         with _faults(self.path, "enqueue a job"):
             cur = self._db.execute(
-                f"INSERT OR IGNORE INTO jobs ({_JOB_COLUMNS}, enrolled_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*job_row(touch), to_utc(enrolled_at, "enrolled_at").timestamp()),
+                f"INSERT OR IGNORE INTO jobs ({_JOB_COLUMNS}, enrolled_at, history) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*job_row(touch), *enrolment(touch, enrolled_at)),
             )
             return cur.rowcount == 1
 
     @checked
     def enqueue_many(self, touches: Iterable[Touch], *, enrolled_at: datetime) -> int:
         """Add many touches in one transaction; return how many were new."""
-        at = to_utc(enrolled_at, "enrolled_at").timestamp()
         with _transaction(self._db, self.path, "enqueue jobs") as db:
             before = db.total_changes
             db.executemany(
-                f"INSERT OR IGNORE INTO jobs ({_JOB_COLUMNS}, enrolled_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                ((*job_row(t), at) for t in touches),
+                f"INSERT OR IGNORE INTO jobs ({_JOB_COLUMNS}, enrolled_at, history) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((*job_row(t), *enrolment(t, enrolled_at)) for t in touches),
             )
             return db.total_changes - before
 
     @checked
-    def cancel(self, *, key: str | None = None, prefix: str | None = None) -> int:
-        """Cancel pending jobs by key or key prefix."""
+    def cancel(
+        self, *, key: str | None = None, prefix: str | None = None, at: datetime | None = None
+    ) -> int:
+        """Cancel pending jobs by key or key prefix (``at``: when; default now)."""
+        line = JobEntry(when(at), "cancelled").line()
         with _faults(self.path, "cancel jobs"):
             if key is not None:
                 cur = self._db.execute(
-                    "UPDATE jobs SET state = 'cancelled' WHERE key = ? AND state = 'pending'",
-                    (key,),
+                    "UPDATE jobs SET state = 'cancelled', history = history || ? "
+                    "WHERE key = ? AND state = 'pending'",
+                    (line, key),
                 )
             else:
                 low = prefix or ""
                 cur = self._db.execute(
-                    "UPDATE jobs SET state = 'cancelled' "
+                    "UPDATE jobs SET state = 'cancelled', history = history || ? "
                     "WHERE key >= ? AND key < ? AND state = 'pending'",
-                    (low, low + "\U0010ffff"),
+                    (line, low, low + "\U0010ffff"),
                 )
             return cur.rowcount
 
@@ -512,49 +528,53 @@ class SqliteJobStore:
                 "AND (lease_until IS NULL OR lease_until <= ?) ORDER BY due_at LIMIT ?",
                 (cutoff, cutoff, limit),
             ).fetchall()
+            line = JobEntry(to_utc(now, "now"), "claimed").line()
             db.executemany(
-                "UPDATE jobs SET lease_until = ?, attempts = attempts + 1 WHERE key = ?",
-                [(cutoff + lease.total_seconds(), r[0]) for r in rows],
+                "UPDATE jobs SET lease_until = ?, attempts = attempts + 1, "
+                "history = history || ? WHERE key = ?",
+                [(cutoff + lease.total_seconds(), line, r[0]) for r in rows],
             )
         return [touch(r) for r in rows]
 
     @checked
-    def complete(self, key: str, *, outcome: str, at: datetime) -> None:
-        """End the job with its outcome."""
+    def complete(self, key: str, *, outcome: str, at: datetime, reason: str = "") -> None:
+        """End the job with its outcome (and ``reason``, kept with it)."""
         with _faults(self.path, "complete a job"):
-            done = self._db.execute(
-                "UPDATE jobs SET state = 'done', outcome = ?, done_at = ?, lease_until = NULL "
-                "WHERE key = ?",
-                (outcome, to_utc(at, "at").timestamp(), check_ticket_id(key, "key")),
-            )
+            done = self._db.execute(_COMPLETE, _ending(key, outcome, reason, at))
             if done.rowcount == 0:
                 raise JobNotFound(key)
 
     @checked
-    def complete_many(self, outcomes: Iterable[tuple[str, str]], *, at: datetime) -> None:
-        """End many jobs (``(key, outcome)`` pairs) in one transaction.
+    def complete_many(self, outcomes: Iterable[Outcome], *, at: datetime) -> None:
+        """End many jobs (``(key, outcome)`` or ``(key, outcome, reason)``) in one transaction.
 
         All of them, or none and :class:`~carekit.exceptions.JobNotFound` for the
         first unknown key.
         """
-        stamp = to_utc(at, "at").timestamp()
         with _transaction(self._db, self.path, "complete jobs") as db:
-            for key, outcome in outcomes:
-                done = db.execute(
-                    "UPDATE jobs SET state = 'done', outcome = ?, done_at = ?, "
-                    "lease_until = NULL WHERE key = ?",
-                    (outcome, stamp, check_ticket_id(key, "key")),
-                )
+            for key, outcome, *reason in outcomes:
+                done = db.execute(_COMPLETE, _ending(key, outcome, "".join(reason), at))
                 if done.rowcount == 0:
                     raise JobNotFound(key)
 
     @checked
-    def release(self, key: str, *, until: datetime, reason: str) -> None:
-        """Make the job due again at ``until``."""
+    def release(
+        self,
+        key: str,
+        *,
+        until: datetime,
+        reason: str,
+        at: datetime | None = None,
+        retry: bool = False,
+    ) -> None:
+        """Make the job due again at ``until`` (``retry``: after a failure, not a rule)."""
+        again = to_utc(until, "until")
+        line = JobEntry(when(at), "retry" if retry else "deferred", reason, again).line()
         with _faults(self.path, "release a job"):
             released = self._db.execute(
-                "UPDATE jobs SET due_at = ?, lease_until = NULL, reason = ? WHERE key = ?",
-                (to_utc(until, "until").timestamp(), reason, check_ticket_id(key, "key")),
+                "UPDATE jobs SET due_at = ?, lease_until = NULL, reason = ?, "
+                "history = history || ? WHERE key = ?",
+                (again.timestamp(), reason, line, check_ticket_id(key, "key")),
             )
             if released.rowcount == 0:
                 raise JobNotFound(key)
@@ -583,6 +603,37 @@ class SqliteJobStore:
             return None if row[0] is None else datetime.fromtimestamp(row[0], UTC)
 
     @checked
+    def history(self, key: str) -> list[JobEntry]:
+        """What happened to the job, oldest first."""
+        with _faults(self.path, "read a job's history"):
+            row = self._db.execute(
+                "SELECT history FROM jobs WHERE key = ?", (check_ticket_id(key, "key"),)
+            ).fetchone()
+        if row is None:
+            raise JobNotFound(key)
+        return entries(row[0])
+
+    @checked
+    def note_inbound(self, customer_id: str, channel: Channel | str, at: datetime) -> None:
+        """Remember the customer's message on ``channel`` (the latest is kept)."""
+        with _faults(self.path, "note a customer's message"):
+            self._db.execute(
+                "INSERT INTO inbound VALUES (?, ?, ?) ON CONFLICT (customer_id, channel) "
+                "DO UPDATE SET at = max(at, excluded.at)",
+                (customer_id, as_channel(channel).value, to_utc(at, "at").timestamp()),
+            )
+
+    @checked
+    def last_inbound(self, customer_id: str, channel: Channel | str) -> datetime | None:
+        """When the customer last wrote on ``channel``."""
+        with _faults(self.path, "read a customer's messages"):
+            row = self._db.execute(
+                "SELECT at FROM inbound WHERE customer_id = ? AND channel = ?",
+                (customer_id, as_channel(channel).value),
+            ).fetchone()
+        return None if row is None else datetime.fromtimestamp(row[0], UTC)
+
+    @checked
     def state(self, key: str) -> tuple[str, str | None, str | None]:
         """(state, outcome, last reason) of a job."""
         with _faults(self.path, "read a job"):
@@ -593,3 +644,16 @@ class SqliteJobStore:
             if row is None:
                 raise JobNotFound(key)
             return row[0], row[1], row[2]
+
+
+_COMPLETE = (
+    "UPDATE jobs SET state = 'done', outcome = ?, done_at = ?, lease_until = NULL, "
+    "reason = coalesce(nullif(?, ''), reason), history = history || ? WHERE key = ?"
+)
+
+
+def _ending(key: str, outcome: str, reason: str, at: datetime) -> tuple[object, ...]:
+    """The parameters of ``_COMPLETE``."""
+    stamp = to_utc(at, "at")
+    line = ending(outcome, reason, stamp).line()
+    return outcome, stamp.timestamp(), reason, line, check_ticket_id(key, "key")
