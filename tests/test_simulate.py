@@ -8,7 +8,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from carekit import Metric, SlaPolicy, Status
+from carekit import Channel, Metric, SlaPolicy, Status
 from carekit._cli import main
 from carekit.exceptions import InvalidValue
 from carekit.kpis import kpi_report
@@ -68,6 +68,27 @@ def test_the_engine_is_really_driven() -> None:
     abandoned = [t for t in result.tickets if any(e.data.get("abandoned") for e in t.events)]
     assert abandoned
     assert any(a.kind == "csat_rated" for a in result.answers)
+
+
+def test_the_run_counts_each_delivery_path() -> None:
+    """WhatsApp's window shapes the run: free-form inside it, templates or fallbacks outside;
+    every send is on exactly one path; a desk of WhatsApp-only customers also suppresses."""
+    result = simulate(shop_desk(), days=2, seed=7)
+    assert sum(result.sends.values()) == sum(
+        n for path, n in result.paths.items() if not path.startswith("suppressed")
+    )
+    assert result.paths["free-form on whatsapp"] > 0
+    assert result.paths["approved template on whatsapp"] > 0
+    assert result.paths["fallback channel: email"] > 0
+    only = attrs.evolve(
+        shop_desk(),
+        customers=[attrs.evolve(m, consent=frozenset({Channel.WHATSAPP}))
+                   for m in shop_desk().customers],
+    )  # fmt: skip
+    narrow = simulate(only, days=2, seed=7)
+    assert narrow.paths["suppressed by the window"] > 0
+    assert "fallback channel: email" not in narrow.paths
+    assert any("no other channel open to it" in why for why in narrow.suppressions)
 
 
 def test_what_if_sees_the_same_arrivals() -> None:

@@ -43,7 +43,7 @@ from carekit._selector import PolicySelector
 from carekit._sla import SlaPolicy
 from carekit._sla_report import Metric
 from carekit._time import zone
-from carekit.campaigns import CampaignScheduler, CareEvent
+from carekit.campaigns import CampaignScheduler, CareEvent, RunReport
 from carekit.campaigns._planning import Campaign
 from carekit.campaigns.recipes import MARKETING_CAP, all_recipes
 from carekit.exceptions import InvalidValue
@@ -95,6 +95,10 @@ class SimulationResult:
     """The policies the run was graded under (the desk's own)."""
     customers: tuple[Customer, ...] = attrs.field(eq=False, repr=False)
     """The run's customers, for policy rules that look at them."""
+    paths: Mapping[str, int] = attrs.field(factory=dict)
+    """How the campaign messages went out: ``free-form``, ``approved template``
+    (WhatsApp, its window closed), ``fallback channel`` (with the channel), and
+    ``suppressed by the window``."""
 
     @property
     def escalation_total(self) -> int:
@@ -197,6 +201,7 @@ class _Run:  # one simulation run; all mutable state lives here
         self.count = 0
         self.suppressed: Counter[str] = Counter()
         self.deferred: Counter[str] = Counter()
+        self.paths: Counter[str] = Counter()
         self.answers: list[CareEvent] = []
         self.queue_samples: dict[int, list[int]] = {h: [] for h in range(24)}
 
@@ -333,6 +338,7 @@ class _Run:  # one simulation run; all mutable state lives here
         self.desk.tick()
         self.desk.drain_events(self.scheduler.handle)
         report = self.scheduler.run_due(limit=1000)
+        self._count_paths(report)
         for key, reason in report.suppressed:
             self.suppressed[f"{key.split('/')[0]}: {reason}"] += 1
         for key, reason, _ in report.deferred:
@@ -360,6 +366,22 @@ class _Run:  # one simulation run; all mutable state lives here
                 self.scheduler.handle(event)
         self.queue_samples[self.hour(t)].append(len(self.waiting))
 
+    def _count_paths(self, report: RunReport) -> None:
+        """Free-form, approved template, fallback, or suppressed by a reply window."""
+        fallbacks = dict(report.fallbacks)
+        templated = set(report.templated)
+        for key in report.sent:
+            channel = self.sender.sent[key][1] if key in self.sender.sent else "?"
+            if key in templated:
+                self.paths[f"approved template on {channel}"] += 1
+            elif key in fallbacks:
+                self.paths[f"fallback channel: {channel}"] += 1
+            else:
+                self.paths[f"free-form on {channel}"] += 1
+        for _, reason in report.suppressed:
+            if "window" in reason:
+                self.paths["suppressed by the window"] += 1
+
     def result(self, *, seed: int, days: int, start: datetime) -> SimulationResult:
         """What this run produced, as a :class:`SimulationResult`."""
         samples = [self.queue_samples[h] for h in range(24)]
@@ -380,6 +402,7 @@ class _Run:  # one simulation run; all mutable state lives here
             agents=max(self.model.agents_at(h) for h in range(24)),
             selector=self.desk.selector,
             customers=tuple(self.customers),
+            paths=dict(sorted(self.paths.items())),
         )
 
     def run(self, days: int, progress: Callable[[str], None] | None) -> None:

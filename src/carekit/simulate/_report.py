@@ -101,6 +101,7 @@ def render_text(
     lines = [head, "", kpis(result, policy).render(locale), ""]
     lines += [*_dict_lines("Escalations", result.escalations), ""]
     lines += [*_dict_lines("Campaign sends", result.sends), ""]
+    lines += [*_dict_lines("Delivery paths", result.paths), ""]
     lines += [*_dict_lines("Suppressed (with reasons)", result.suppressions), ""]
     lines += _dict_lines("Deferred (with reasons)", result.deferrals)
     return "\n".join(lines)
@@ -201,6 +202,7 @@ policy <b>{html.escape(result.policy)}</b>, up to {result.agents} agents. Genera
 <h2>First-response time by channel</h2>{_histogram(result)}
 <h2>Escalations</h2>{_bars([float(v) for v in result.escalations.values()], list(result.escalations), colour="#b03a2f") if result.escalations else "<p>(none)</p>"}
 {table("Campaign sends", result.sends)}
+{table("Delivery paths", result.paths)}
 {table("Suppressed, with reasons", result.suppressions, "#8a8a8a")}
 {table("Deferred, with reasons", result.deferrals, "#8a8a8a")}
 <h2>KPIs</h2><table><tr><th>group</th><th>KPI</th><th>value</th><th>formula</th></tr>{rows}</table>
