@@ -49,6 +49,7 @@ def test_every_example_is_covered() -> None:
         "async_web_desk.py",
         "webhook_sender.py",
         "smtp_sender.py",
+        "whatsapp_sender.py",
     }
     assert tested == {p.name for p in EXAMPLES.glob("*.py")}
 
@@ -315,3 +316,16 @@ def test_async_web_desk_over_real_http(pg_dsn: str, pg_schema: str) -> None:
         assert 200 == status
         assert (200, first) == _call(base, "POST", "/tickets/C-1/events", body)
         assert "met" == _call(base, "GET", "/tickets/C-1/sla")[1]["first_response"]["state"]
+
+
+def test_whatsapp_sender(capsys: pytest.CaptureFixture[str]) -> None:
+    """Siti (wrote an hour ago) gets text; Budi (two days ago) the approved template; the
+    stand-in, which refuses text outside the window as WhatsApp does, refused nothing."""
+    received = run_example("whatsapp_sender.py")["main"]()  # type: ignore[operator]
+    kinds = {body["to"]: body["type"] for body in received}
+    assert {"6281200000001": "text", "6281200000002": "template"} == kinds
+    [template] = [b["template"] for b in received if b["type"] == "template"]
+    assert ("carekit_csat_survey", {"code": "id"}) == (template["name"], template["language"])
+    out = capsys.readouterr().out
+    assert "(text)" in out
+    assert "(template)" in out

@@ -123,6 +123,14 @@ class WebhookSender:
             "locale": message.locale,
             "subject": message.subject,
             "body": message.body,
+            "form": message.form,  # "template": outside a reply window, send only `approved`
+            "approved": None
+            if message.approved is None
+            else {
+                "name": message.approved.name,
+                "language": message.approved.language,
+                "parameters": list(message.approved.parameters),
+            },
         }
         return json.dumps(data, ensure_ascii=False, sort_keys=True).encode()
 
