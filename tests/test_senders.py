@@ -345,7 +345,7 @@ def test_whatsapp_text_inside_the_window_template_outside(graph: str) -> None:
     ],
 )
 def test_the_cloud_apis_errors_become_typed_results(
-    graph: str, status: int, answer: dict[str, Any], expected: type
+    graph: str, status: int, answer: dict[str, Any], expected: Any
 ) -> None:
     GraphApi.answers.append((status, answer))
     result: Any = _whatsapp(graph).send(MESSAGE, customer=WA, channel=Channel.WHATSAPP, key="k/1")
