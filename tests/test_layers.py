@@ -28,7 +28,7 @@ STORES = {"carekit.stores", "carekit.stores._codec", "carekit.stores._rows",
 SHELL = {
     "carekit._desk", "carekit._clock", "carekit._worker", "carekit.campaigns._scheduler",
     "carekit.aio._desk", "carekit.aio._scheduler", "carekit.senders", "carekit.senders.webhook",
-    "carekit.senders.smtp",
+    "carekit.senders.smtp", "carekit.senders.whatsapp",
     "carekit.simulate",
     "carekit.simulate._engine", "carekit.simulate._model", "carekit.simulate._replay",
     "carekit.simulate._report", "carekit._cli", "carekit.__main__", "carekit.testing",

@@ -33,6 +33,7 @@ PUBLIC_MODULES = {
     "carekit.senders",
     "carekit.senders.smtp",
     "carekit.senders.webhook",
+    "carekit.senders.whatsapp",
     "carekit.simulate",
     "carekit.staffing",
     "carekit.stores",
