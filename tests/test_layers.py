@@ -19,7 +19,7 @@ CORE = {
     "carekit._sla", "carekit._sla_report", "carekit._selector", "carekit._policy_file",
     "carekit._escalation", "carekit.campaigns._planning", "carekit.campaigns.recipes",
     "carekit.kpis", "carekit.staffing", "carekit.i18n", "carekit._tick", "carekit._window",
-    "carekit.campaigns._history",
+    "carekit.campaigns._history", "carekit.health._clv", "carekit.health._fit",
 }  # fmt: skip
 PROTOCOLS = {"carekit.protocols"}
 STORES = {"carekit.stores", "carekit.stores._codec", "carekit.stores._rows",
@@ -33,7 +33,12 @@ SHELL = {
     "carekit.simulate._engine", "carekit.simulate._model", "carekit.simulate._replay",
     "carekit.simulate._report", "carekit._cli", "carekit.__main__", "carekit.testing",
 }  # fmt: skip
-FACADES = {"carekit", "carekit.campaigns", "carekit.aio"}  # re-export what lies below them
+FACADES = {
+    "carekit",
+    "carekit.campaigns",
+    "carekit.aio",
+    "carekit.health",
+}  # re-export what lies below them
 
 MAY_IMPORT = {
     "values": VALUES,

@@ -30,6 +30,7 @@ PUBLIC_MODULES = {
     "carekit.i18n",
     "carekit.kpis",
     "carekit.protocols",
+    "carekit.health",
     "carekit.senders",
     "carekit.senders.smtp",
     "carekit.senders.webhook",
