@@ -23,6 +23,7 @@ from carekit.campaigns import (
     Defer,
     Expired,
     OnEvent,
+    OnSegment,
     Rejected,
     RetryLater,
     Send,
@@ -42,7 +43,6 @@ from carekit.campaigns.recipes import (
     csat_after_resolution,
     nps_survey,
     periodic_check_in,
-    win_back,
 )
 from carekit.exceptions import InvalidValue, JobNotFound
 from carekit.i18n import TEMPLATES
@@ -458,8 +458,11 @@ def test_reentry_rules(jobs: JobStore) -> None:
     """'never' enrols once; a cool-down waits; periodic check-ins follow their period."""
     start = local("Asia/Jakarta", 2026, 3, 2, 10, 0)
     churny = attrs.evolve(SITI, tier="at_risk")
+    flagged = Campaign("win_back", OnSegment(lambda c: c.tier == "at_risk"),
+                       [Step(timedelta(0), "win_back")], cap=MARKETING_CAP,
+                       reentry=timedelta(days=60))  # fmt: skip
     scheduler, clock, _ = make(
-        jobs, [win_back(), periodic_check_in(timedelta(days=30))], start, churny
+        jobs, [flagged, periodic_check_in(timedelta(days=30))], start, churny
     )
     assert 2 == len(scheduler.schedule([churny]))
     clock.set(start + timedelta(days=10))

@@ -20,6 +20,7 @@ CORE = {
     "carekit._escalation", "carekit.campaigns._planning", "carekit.campaigns.recipes",
     "carekit.kpis", "carekit.staffing", "carekit.i18n", "carekit._tick", "carekit._window",
     "carekit.campaigns._history", "carekit.health._clv", "carekit.health._fit",
+    "carekit.health._signals", "carekit.health._score", "carekit.health._config",
 }  # fmt: skip
 PROTOCOLS = {"carekit.protocols"}
 STORES = {"carekit.stores", "carekit.stores._codec", "carekit.stores._rows",

@@ -24,6 +24,11 @@ The file's shape (every table optional)::
     [selector]
     default = "standard"
     rules = [{ name = "vip", policy = "vip", tier = "vip" }]   # also: channel, priority
+
+    [health]                      # the customer health model (carekit.health)
+    window = "30d"
+    bands = { green = 70, yellow = 40 }
+    signals = { sla_breaches = { weight = 40 }, bad_csat = { weight = 60 } }
 """
 
 from __future__ import annotations
@@ -44,6 +49,9 @@ from carekit._selector import PolicyRule, PolicySelector
 from carekit._sla import SlaPolicy, Target, TargetKey
 from carekit._sla_report import Metric
 from carekit.exceptions import CarekitError, PolicyError, PolicyFileError
+from carekit.health._config import read_health
+from carekit.health._score import HealthModel
+from carekit.health._signals import Signal
 
 __all__ = ["PolicySet", "load_policies", "loads_policies"]
 
@@ -54,22 +62,30 @@ _PRIORITIES = {p.name.lower(): p for p in Priority}
 
 @attrs.frozen
 class PolicySet:
-    """What a policy file defines: calendars, policies and the selector.
+    """What a policy file defines: calendars, policies, the selector and the health model.
 
     Attributes:
         calendars: by name.
         policies: by name.
         selector: the ``[selector]`` table, or a selector whose default is the
             only policy (or ``SlaPolicy.default()`` when the file defines none).
+        health: the ``[health]`` table's model (its SLA signal graded by the
+            selector), or ``None`` when the file has none.
     """
 
     calendars: Mapping[str, BusinessCalendar]
     policies: Mapping[str, SlaPolicy]
     selector: PolicySelector = attrs.field(eq=False)
+    health: HealthModel | None = attrs.field(default=None, eq=False)
 
 
 @checked
-def load_policies(path: str | Path, *, states: Iterable[str] | None = None) -> PolicySet:
+def load_policies(
+    path: str | Path,
+    *,
+    states: Iterable[str] | None = None,
+    signals: Iterable[type[Signal]] = (),
+) -> PolicySet:
     """Read a policy file. Raises :class:`PolicyFileError` listing every error."""
     file = Path(path)
     try:
@@ -83,15 +99,21 @@ def load_policies(path: str | Path, *, states: Iterable[str] | None = None) -> P
         raise PolicyFileError(
             [PolicyError("file", str(file), f"cannot be read: {reason}")]
         ) from exc
-    return loads_policies(text, states=states)
+    return loads_policies(text, states=states, signals=signals)
 
 
 @checked
-def loads_policies(text: str, *, states: Iterable[str] | None = None) -> PolicySet:
+def loads_policies(
+    text: str,
+    *,
+    states: Iterable[str] | None = None,
+    signals: Iterable[type[Signal]] = (),
+) -> PolicySet:
     """Parse policy TOML from a string (see the module's docstring for the shape).
 
     ``states`` are the statuses ``pause_on`` may name (default: the built-in
-    ones; give your lifecycle's ``states()`` when it has its own).
+    ones; give your lifecycle's ``states()`` when it has its own). ``signals``
+    are your own health signal classes, which ``[health.signals]`` may name.
 
     Examples:
         >>> policies = loads_policies('''
@@ -108,12 +130,15 @@ def loads_policies(text: str, *, states: Iterable[str] | None = None) -> PolicyS
     except (tomllib.TOMLDecodeError, RecursionError) as exc:
         detail = "it nests too deep" if isinstance(exc, RecursionError) else str(exc)
         raise PolicyFileError([PolicyError("toml", detail, "is not valid TOML")]) from exc
-    return _Reader(states).read(data)
+    return _Reader(states, signals).read(data)
 
 
 class _Reader:
-    def __init__(self, states: Iterable[str] | None = None) -> None:
+    def __init__(
+        self, states: Iterable[str] | None = None, signals: Iterable[type[Signal]] = ()
+    ) -> None:
         self.states = tuple(str(s) for s in (states if states is not None else Status))
+        self.signals = tuple(signals)
         self.errors: list[PolicyError] = []
         self.broken: set[str] = set()  # calendars defined here that failed
 
@@ -138,8 +163,10 @@ class _Reader:
 
     def read(self, data: Mapping[str, Any]) -> PolicySet:
         for key in data:
-            if key not in {"calendars", "policies", "selector"}:
-                self.fail(key, data[key], "is not a known table (calendars, policies, selector)")
+            if key not in {"calendars", "policies", "selector", "health"}:
+                self.fail(
+                    key, data[key], "is not a known table (calendars, policies, selector, health)"
+                )
         calendars: dict[str, BusinessCalendar] = {}
         for name, spec in self.table(data.get("calendars", {}), "calendars").items():
             calendar = self.calendar(
@@ -155,9 +182,12 @@ class _Reader:
             if policy is not None:
                 policies[name] = policy
         selector = self.selector(data.get("selector"), policies)
+        health = (
+            read_health(self, data["health"], selector, self.signals) if "health" in data else None
+        )
         if self.errors:
             raise PolicyFileError(self.errors)
-        return PolicySet(calendars, policies, selector)
+        return PolicySet(calendars, policies, selector, health)
 
     def calendar(self, spec: Mapping[str, Any], path: str, name: str) -> BusinessCalendar | None:
         self.only(

@@ -42,6 +42,7 @@ __all__ = [
     "Expired",
     "OnDate",
     "OnEvent",
+    "OnHealth",
     "OnSegment",
     "Send",
     "SendWindow",
@@ -93,6 +94,40 @@ class OnEvent:
         """Whether ``event`` enrols ``customer``."""
         return event.kind == self.kind and (
             self.condition is None or self.condition(event, customer)
+        )
+
+
+@attrs.frozen(init=False)
+class OnHealth(OnEvent):
+    """Enrol when a customer's health band changes to ``band`` (a ``health_changed`` event).
+
+    :meth:`HealthModel.changed <carekit.health.HealthModel.changed>` makes the
+    event; with ``became`` (the default) only a change *into* the band enrols.
+    """
+
+    band: str = "red"
+    became: bool = True
+
+    @checked
+    def __init__(
+        self,
+        band: str = "red",
+        *,
+        became: bool = True,
+        condition: Callable[[CareEvent, Customer], bool] | None = None,
+    ) -> None:
+        if band not in {"green", "yellow", "red"}:
+            raise InvalidValue("band", band, "one of green, yellow, red")
+        self.__attrs_init__("health_changed", condition, band, became)
+
+    @checked
+    def matches(self, event: CareEvent, customer: Customer) -> bool:
+        """Whether ``event`` reports the customer entering (or in) ``band``."""
+        return (
+            event.kind == self.kind
+            and event.data.get("band") == self.band
+            and not (self.became and event.data.get("previous") == self.band)
+            and (self.condition is None or self.condition(event, customer))
         )
 
 
@@ -148,7 +183,7 @@ class OnSegment:
     predicate: Callable[[Customer], bool] = attrs.field(eq=False)
 
 
-Enrolment = OnEvent | OnDate | Every | OnSegment
+Enrolment = OnEvent | OnDate | Every | OnSegment  # OnHealth is an OnEvent
 
 # -- steps, windows, caps ---------------------------------------------------------------
 

@@ -8,12 +8,12 @@ when the scheduler is given it; service touches are not capped.
 Examples:
     >>> [c.name for c in all_recipes()]  # doctest: +NORMALIZE_WHITESPACE
     ['csat_after_resolution', 'nps_survey', 'apology_after_breach', 'care_tips_after_purchase',
-     'loyalty_invitation', 'birthday_greeting', 'periodic_check_in', 'win_back']
+     'loyalty_invitation', 'birthday_greeting', 'periodic_check_in', 'health_check_in',
+     'win_back']
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 from carekit._check import checked
@@ -24,7 +24,7 @@ from carekit.campaigns._planning import (
     Every,
     OnDate,
     OnEvent,
-    OnSegment,
+    OnHealth,
     SendWindow,
     Step,
 )
@@ -37,6 +37,7 @@ __all__ = [
     "birthday_greeting",
     "care_tips_after_purchase",
     "csat_after_resolution",
+    "health_check_in",
     "loyalty_invitation",
     "nps_survey",
     "periodic_check_in",
@@ -160,18 +161,40 @@ def periodic_check_in(period: timedelta = timedelta(days=90)) -> Campaign:
 
 @checked
 def win_back(
-    at_risk: Callable[[Customer], bool] = lambda customer: customer.tier == "at_risk",
+    delay: timedelta = timedelta(days=14),
     cooldown: timedelta = timedelta(days=60),
+    band: str = "red",
 ) -> Campaign:
-    """Reach out to customers showing churn signals (``at_risk``), then not for ``cooldown``."""
+    """Invite back a customer whose health turned ``band``, ``delay`` later (then ``cooldown``).
+
+    A purchase or another change of health (better, or worse) before it cancels it.
+    """
     return Campaign(
         "win_back",
-        OnSegment(at_risk),
-        [Step(timedelta(0), "win_back")],
-        exit_on=_STOP | {"purchase"},
+        OnHealth(band),
+        [Step(delay, "win_back")],
+        exit_on=_STOP | {"purchase", "health_changed"},
         window=DAYTIME,
         cap=MARKETING_CAP,
         reentry=cooldown,
+    )
+
+
+@checked
+def health_check_in(band: str = "red") -> Campaign:
+    """A care message as soon as a customer's health turns ``band``.
+
+    The ``health_changed`` event that enrols them is also the host's cue for the
+    personal part: a task for a senior agent to call (its data says why).
+    """
+    return Campaign(
+        "health_check_in",
+        OnHealth(band),
+        [Step(timedelta(0), "check_in", expires=timedelta(days=3))],
+        exit_on=_STOP,
+        window=DAYTIME,
+        group="service",
+        reentry=timedelta(days=30),
     )
 
 
@@ -185,5 +208,6 @@ def all_recipes() -> list[Campaign]:
         loyalty_invitation(),
         birthday_greeting(),
         periodic_check_in(),
+        health_check_in(),
         win_back(),
     ]

@@ -1,5 +1,11 @@
 """Customer health and customer lifetime value.
 
+Health: churn signals from what carekit knows (:class:`History`: tickets,
+survey answers, orders), each a small :class:`Signal` that explains itself; a
+points model (:class:`HealthModel`: weights adding up to 100, bands, trend,
+explanation); a change of band is a ``health_changed`` care event that
+campaigns react to (:class:`~carekit.campaigns.OnHealth`).
+
 CLV: named formulas (:func:`historic_clv`, :func:`simple_clv`,
 :func:`retention_clv`) and the predictive BG/NBD and Gamma-Gamma models
 (:class:`BgNbd`, :class:`GammaGamma`, :class:`Predictive`), pure Python;
@@ -20,8 +26,40 @@ from carekit.health._clv import (
     summarise,
 )
 from carekit.health._fit import fit_bgnbd, fit_gamma_gamma
+from carekit.health._score import Bands, HealthModel, HealthScore
+from carekit.health._signals import (
+    DEFAULT_SIGNALS,
+    BadCsat,
+    FallingOrders,
+    History,
+    NpsDetractor,
+    OldestOpenTicket,
+    PurchaseGap,
+    Reading,
+    Reassignments,
+    Reopenings,
+    RepeatContacts,
+    Signal,
+    SlaBreaches,
+)
 
 __all__ = [
+    "DEFAULT_SIGNALS",
+    "BadCsat",
+    "Bands",
+    "FallingOrders",
+    "HealthModel",
+    "HealthScore",
+    "History",
+    "NpsDetractor",
+    "OldestOpenTicket",
+    "PurchaseGap",
+    "Reading",
+    "Reassignments",
+    "Reopenings",
+    "RepeatContacts",
+    "Signal",
+    "SlaBreaches",
     "BgNbd",
     "GammaGamma",
     "Order",

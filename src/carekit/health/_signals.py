@@ -1,0 +1,370 @@
+"""Churn signals: small named measures of one customer's recent history, each explaining itself.
+
+A :class:`Signal` reads a customer's :class:`History` (their tickets' event
+logs, their survey answers, their orders) over a window ending ``now`` and
+returns a :class:`Reading`: the value, a *risk* between 0 (healthy) and 1 (as
+bad as it gets) and a sentence ("3 SLA breaches in 30 days"). Its ``weight``
+is the points it can take off the health score (the weights of a model add up
+to 100). Subclass :class:`Signal` for your own: set ``name`` and implement
+:meth:`Signal.measure`. Pure.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import ClassVar
+
+import attrs
+
+from carekit._check import typed_fields
+from carekit._duration import format_duration
+from carekit._model import CareEvent, Role, Ticket
+from carekit._selector import PolicySelector
+from carekit._sla import SlaPolicy
+from carekit._timeline import Timeline
+from carekit.exceptions import InvalidValue
+from carekit.health._clv import Order
+
+__all__ = [
+    "DEFAULT_SIGNALS",
+    "BadCsat",
+    "FallingOrders",
+    "History",
+    "NpsDetractor",
+    "OldestOpenTicket",
+    "PurchaseGap",
+    "Reading",
+    "Reassignments",
+    "Reopenings",
+    "RepeatContacts",
+    "Signal",
+    "SlaBreaches",
+]
+
+
+def _tuple_of_tickets(value: Iterable[Ticket]) -> tuple[Ticket, ...]:
+    return tuple(value)
+
+
+def _tuple_of_events(value: Iterable[CareEvent]) -> tuple[CareEvent, ...]:
+    return tuple(value)
+
+
+def _tuple_of_orders(value: Iterable[Order]) -> tuple[Order, ...]:
+    return tuple(sorted(value, key=lambda o: o.at))
+
+
+@attrs.frozen(field_transformer=typed_fields)
+class History:
+    """What carekit knows of one customer: tickets, survey answers and orders.
+
+    Attributes:
+        customer_id: whose.
+        tickets: their tickets (with their event logs).
+        answers: their survey answers: care events ``csat_rated`` and
+            ``nps_answered`` with a ``score`` in their data.
+        orders: their orders, as the host knows them.
+    """
+
+    customer_id: str
+    tickets: tuple[Ticket, ...] = attrs.field(default=(), converter=_tuple_of_tickets)
+    answers: tuple[CareEvent, ...] = attrs.field(default=(), converter=_tuple_of_events)
+    orders: tuple[Order, ...] = attrs.field(default=(), converter=_tuple_of_orders)
+
+
+@attrs.frozen(field_transformer=typed_fields)
+class Reading:
+    """What one signal found.
+
+    Attributes:
+        signal: its name.
+        value: what it measured (a count, days, a ratio).
+        risk: 0 (healthy) to 1 (as bad as it gets).
+        sentence: the finding in words.
+    """
+
+    signal: str
+    value: float
+    risk: float
+    sentence: str
+
+
+def _share(value: float, limit: float) -> float:
+    return 0.0 if limit <= 0 else max(0.0, min(1.0, value / limit))
+
+
+def _days(value: timedelta) -> str:
+    return format_duration(value) if value % timedelta(days=1) else f"{value.days} days"
+
+
+def _weight(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0 <= value <= 100:
+        raise InvalidValue(attribute.name, value, "points between 0 and 100")
+
+
+@attrs.frozen(kw_only=True, field_transformer=typed_fields)
+class Signal:
+    """A churn signal. Subclass: set ``name`` and implement :meth:`measure`.
+
+    Attributes:
+        weight: the points it can take off the score (a model's weights add up to 100).
+    """
+
+    name: ClassVar[str] = "signal"
+    weight: float = attrs.field(default=10.0, validator=_weight)
+
+    def measure(
+        self, history: History, *, now: datetime, window: timedelta, policy: PolicySelector | None
+    ) -> Reading:
+        """Read ``history`` over ``window`` before ``now`` (``policy`` grades SLA clocks)."""
+        raise NotImplementedError
+
+
+def _in(at: datetime, now: datetime, window: timedelta) -> bool:
+    return now - window < at <= now
+
+
+@attrs.frozen(kw_only=True, field_transformer=typed_fields)
+class SlaBreaches(Signal):
+    """SLA clocks breached on tickets opened in the window; ``limit`` of them is the worst."""
+
+    name: ClassVar[str] = "sla_breaches"
+    weight: float = attrs.field(default=15.0, validator=_weight)
+    limit: int = 3
+
+    def measure(
+        self, history: History, *, now: datetime, window: timedelta, policy: PolicySelector | None
+    ) -> Reading:
+        """Breached cycles of every metric, as the policy grades them at ``now``."""
+        count = 0
+        if policy is not None:
+            for ticket in history.tickets:
+                if _in(ticket.created_at, now, window):
+                    chosen: SlaPolicy = policy.select(ticket)
+                    report = chosen.evaluate(ticket, now=now)
+                    count += sum(clock.breached for clock in report.all_clocks())
+        sentence = f"{count} SLA breach{'es' if count != 1 else ''} in {_days(window)}"
+        return Reading(self.name, count, _share(count, self.limit), sentence)
+
+
+def _role_count(history: History, role: Role, now: datetime, window: timedelta) -> int:
+    return sum(
+        1
+        for ticket in history.tickets
+        for event in ticket.events
+        if role in event.roles and _in(event.at, now, window)
+    )
+
+
+@attrs.frozen(kw_only=True, field_transformer=typed_fields)
+class Reopenings(Signal):
+    """Tickets reopened in the window (the answer did not hold); ``limit`` is the worst."""
+
+    name: ClassVar[str] = "reopenings"
+    weight: float = attrs.field(default=10.0, validator=_weight)
+    limit: int = 2
+
+    def measure(
+        self, history: History, *, now: datetime, window: timedelta, policy: PolicySelector | None
+    ) -> Reading:
+        """Events with the reopen role in the window."""
+        count = _role_count(history, Role.REOPEN, now, window)
+        said = f"{count} reopened ticket{'s' if count != 1 else ''} in {_days(window)}"
+        return Reading(self.name, count, _share(count, self.limit), said)
+
+
+@attrs.frozen(kw_only=True, field_transformer=typed_fields)
+class Reassignments(Signal):
+    """Hand-overs between agents in the window (after each ticket's first assignment)."""
+
+    name: ClassVar[str] = "reassignments"
+    weight: float = attrs.field(default=5.0, validator=_weight)
+    limit: int = 3
+
+    def measure(
+        self, history: History, *, now: datetime, window: timedelta, policy: PolicySelector | None
+    ) -> Reading:
+        """Assignments after a ticket's first one, in the window."""
+        count = 0
+        for ticket in history.tickets:
+            assignments = [e.at for e in ticket.events if Role.ASSIGNMENT in e.roles]
+            count += sum(_in(at, now, window) for at in assignments[1:])
+        said = f"{count} reassignment{'s' if count != 1 else ''} in {_days(window)}"
+        return Reading(self.name, count, _share(count, self.limit), said)
+
+
+@attrs.frozen(kw_only=True, field_transformer=typed_fields)
+class RepeatContacts(Signal):
+    """Tickets opened within ``within`` of an earlier one about the same issue.
+
+    The same issue: a shared tag, or any earlier ticket when neither has tags.
+    A repeat contact means the first answer did not settle it.
+    """
+
+    name: ClassVar[str] = "repeat_contacts"
+    weight: float = attrs.field(default=10.0, validator=_weight)
+    within: timedelta = timedelta(days=7)
+    limit: int = 2
+
+    def measure(
+        self, history: History, *, now: datetime, window: timedelta, policy: PolicySelector | None
+    ) -> Reading:
+        """Repeat contacts opened in the window."""
+        opened = sorted(history.tickets, key=lambda t: t.created_at)
+        count = 0
+        for i, ticket in enumerate(opened):
+            if not _in(ticket.created_at, now, window):
+                continue
+            count += any(
+                ticket.created_at - before.created_at <= self.within
+                and (ticket.tags & before.tags or not (ticket.tags or before.tags))
+                for before in opened[:i]
+            )
+        return Reading(self.name, count, _share(count, self.limit),
+                       f"{count} repeat contact{'s' if count != 1 else ''} within "
+                       f"{_days(self.within)} of an earlier one")  # fmt: skip
+
+
+def _scores(history: History, kind: str, now: datetime, window: timedelta) -> list[float]:
+    return [
+        float(e.data["score"])
+        for e in history.answers
+        if e.kind == kind
+        and _in(e.at, now, window)
+        and isinstance(e.data.get("score"), int | float)
+    ]
+
+
+@attrs.frozen(kw_only=True, field_transformer=typed_fields)
+class BadCsat(Signal):
+    """Survey answers of ``bad`` or less on the 1-5 scale in the window."""
+
+    name: ClassVar[str] = "bad_csat"
+    weight: float = attrs.field(default=15.0, validator=_weight)
+    bad: int = 2
+    limit: int = 1
+
+    def measure(
+        self, history: History, *, now: datetime, window: timedelta, policy: PolicySelector | None
+    ) -> Reading:
+        """Bad CSAT answers in the window."""
+        count = sum(s <= self.bad for s in _scores(history, "csat_rated", now, window))
+        return Reading(self.name, count, _share(count, self.limit),
+                       f"{count} bad survey answer{'s' if count != 1 else ''} (1-{self.bad} of 5) "
+                       f"in {_days(window)}")  # fmt: skip
+
+
+@attrs.frozen(kw_only=True, field_transformer=typed_fields)
+class NpsDetractor(Signal):
+    """The latest NPS answer in the window is a detractor's (0-6)."""
+
+    name: ClassVar[str] = "nps_detractor"
+    weight: float = attrs.field(default=10.0, validator=_weight)
+
+    def measure(
+        self, history: History, *, now: datetime, window: timedelta, policy: PolicySelector | None
+    ) -> Reading:
+        """The latest NPS answer: 1 if 0-6, else 0."""
+        answers = _scores(history, "nps_answered", now, window)
+        if not answers:
+            return Reading(self.name, 0, 0.0, f"no NPS answer in {_days(window)}")
+        latest = answers[-1]
+        detractor = latest <= 6
+        said = f"NPS answer {latest:g}: {'a detractor' if detractor else 'not a detractor'}"
+        return Reading(self.name, latest, float(detractor), said)
+
+
+@attrs.frozen(kw_only=True, field_transformer=typed_fields)
+class OldestOpenTicket(Signal):
+    """How long the customer's oldest unresolved ticket has waited; ``limit`` is the worst."""
+
+    name: ClassVar[str] = "oldest_open_ticket"
+    weight: float = attrs.field(default=10.0, validator=_weight)
+    limit: timedelta = timedelta(days=7)
+
+    def measure(
+        self, history: History, *, now: datetime, window: timedelta, policy: PolicySelector | None
+    ) -> Reading:
+        """The age of the oldest ticket not done at ``now``."""
+        open_since = [
+            t.created_at
+            for t in history.tickets
+            if t.created_at <= now and not Timeline(t, now.timestamp()).done
+        ]
+        if not open_since:
+            return Reading(self.name, 0, 0.0, "no open ticket")
+        age = now - min(open_since)
+        return Reading(self.name, age / timedelta(days=1), _share(age / self.limit, 1),
+                       f"the oldest open ticket has waited {format_duration(age)}")  # fmt: skip
+
+
+def _gaps(orders: Sequence[Order]) -> list[timedelta]:
+    return [b.at - a.at for a, b in itertools.pairwise(orders)]
+
+
+@attrs.frozen(kw_only=True, field_transformer=typed_fields)
+class PurchaseGap(Signal):
+    """Time since the last purchase against the customer's own rhythm (their mean gap).
+
+    At the rhythm the risk is 0; at ``worst`` times it (or more), 1.
+    """
+
+    name: ClassVar[str] = "purchase_gap"
+    weight: float = attrs.field(default=15.0, validator=_weight)
+    worst: float = 3.0
+
+    def measure(
+        self, history: History, *, now: datetime, window: timedelta, policy: PolicySelector | None
+    ) -> Reading:
+        """``(now - last order) / mean gap between orders``; needs two orders."""
+        orders = [o for o in history.orders if o.at <= now]
+        if len(orders) < 2:
+            return Reading(self.name, 0, 0.0, "no purchase rhythm yet (fewer than 2 orders)")
+        gaps = _gaps(orders)
+        rhythm = sum(gaps, timedelta(0)) / len(gaps)
+        since = now - orders[-1].at
+        ratio = since / rhythm if rhythm else 0.0
+        risk = _share(ratio - 1, self.worst - 1)
+        return Reading(self.name, ratio, risk,
+                       f"{_days(since)} since the last purchase, "
+                       f"{ratio:.1f} times the usual {_days(rhythm)}")  # fmt: skip
+
+
+@attrs.frozen(kw_only=True, field_transformer=typed_fields)
+class FallingOrders(Signal):
+    """Order value in the window against the window before it.
+
+    A fall of ``worst`` or more (a share: 0.5 is half) is the worst.
+    """
+
+    name: ClassVar[str] = "falling_orders"
+    weight: float = attrs.field(default=10.0, validator=_weight)
+    worst: float = 0.5
+
+    def measure(
+        self, history: History, *, now: datetime, window: timedelta, policy: PolicySelector | None
+    ) -> Reading:
+        """The fall in order value from the previous window to this one."""
+        recent = sum(float(o.amount) for o in history.orders if _in(o.at, now, window))
+        before = sum(float(o.amount) for o in history.orders if _in(o.at, now - window, window))
+        if before <= 0:
+            return Reading(self.name, 0, 0.0, f"no orders in the {_days(window)} before")
+        fall = max(0.0, 1 - recent / before)
+        return Reading(self.name, fall, _share(fall, self.worst),
+                       f"order value down {fall:.0%} on the {_days(window)} before")  # fmt: skip
+
+
+DEFAULT_SIGNALS: tuple[Signal, ...] = (
+    SlaBreaches(),
+    Reopenings(),
+    Reassignments(),
+    RepeatContacts(),
+    BadCsat(),
+    NpsDetractor(),
+    OldestOpenTicket(),
+    PurchaseGap(),
+    FallingOrders(),
+)
+"""The shipped signals with their default weights (15, 10, 5, 10, 15, 10, 10, 15, 10: 100)."""
