@@ -31,7 +31,9 @@ from carekit.health import (
     RepeatContacts,
     Signal,
     SlaBreaches,
+    health_report,
 )
+from carekit.kpis import kpi_report
 from carekit.stores.memory import InMemoryJobStore
 from carekit.testing import InMemoryDirectory, ManualClock, RecordingSender
 from tests.test_campaigns import SITI
@@ -282,3 +284,26 @@ def test_on_health_matches_only_a_change_into_its_band() -> None:
     assert OnHealth("yellow").matches(event("yellow", "red"), SITI)
     with pytest.raises(InvalidValue, match="band"):
         OnHealth("purple")
+
+
+def test_the_kpi_report_shows_health_by_segment_and_who_turned_red() -> None:
+    model = HealthModel(policy=SlaPolicy.default(), bands=Bands(green=90, yellow=85))
+    histories = [_troubled(), History("budi"), History("asep")]
+    before = model.score_all(histories, now=NOW - 40 * D)
+    after = model.score_all(histories, now=NOW)
+    tiers = {"siti": "vip", "budi": "standard", "asep": "standard"}
+    health = health_report(after, before=before, segment=tiers)
+    assert {
+        "standard": {"green": 2, "yellow": 0, "red": 0},
+        "vip": {"green": 0, "yellow": 0, "red": 1},
+        "all": {"green": 2, "yellow": 0, "red": 1},
+    } == health.distribution
+    [(customer, reasons)] = health.turned_red
+    assert "siti" == customer
+    assert reasons[0].endswith("bad survey answer (1-2 of 5) in 30 days")
+    assert () == health_report(after, before=after).turned_red  # red already: not "turned"
+    report = kpi_report(histories[0].tickets, now=NOW, health=health)
+    text = report.render()
+    assert "[health]" in text
+    assert "siti: -15.0 1 bad survey answer" in text
+    assert report.to_dict()["health"]["turned_red"][0]["customer_id"] == "siti"

@@ -13,7 +13,8 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parent.parent / "src" / "carekit"
 
 VALUES = {"carekit.exceptions", "carekit._time", "carekit._fast", "carekit._duration",
-          "carekit._model", "carekit._check", "carekit._effects", "carekit._send"}  # fmt: skip
+          "carekit._model", "carekit._check", "carekit._effects", "carekit._send",
+          "carekit._figure"}  # fmt: skip
 CORE = {
     "carekit._lifecycle", "carekit._calendar", "carekit._country_holidays", "carekit._timeline",
     "carekit._sla", "carekit._sla_report", "carekit._selector", "carekit._policy_file",
@@ -21,6 +22,7 @@ CORE = {
     "carekit.kpis", "carekit.staffing", "carekit.i18n", "carekit._tick", "carekit._window",
     "carekit.campaigns._history", "carekit.health._clv", "carekit.health._fit",
     "carekit.health._signals", "carekit.health._score", "carekit.health._config",
+    "carekit.health._report",
 }  # fmt: skip
 PROTOCOLS = {"carekit.protocols"}
 STORES = {"carekit.stores", "carekit.stores._codec", "carekit.stores._rows",

@@ -10,9 +10,7 @@ label, so a report never hides which definition it shows.
 from __future__ import annotations
 
 import json
-import math
-import statistics
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -21,6 +19,7 @@ from babel.numbers import format_decimal, format_percent
 
 from carekit._calendar import BusinessCalendar
 from carekit._check import checked
+from carekit._figure import Figure, Stats
 from carekit._model import CareEvent, Channel, Choice, Ticket
 from carekit._selector import PolicySelector
 from carekit._sla import SlaPolicy
@@ -28,6 +27,7 @@ from carekit._sla_report import ClockState, Metric
 from carekit._time import to_utc, zone
 from carekit._timeline import Timeline
 from carekit.exceptions import InvalidValue
+from carekit.health._report import HealthReport
 from carekit.i18n import _locale, format_duration_locale
 from carekit.protocols import CustomerDirectory
 
@@ -77,50 +77,6 @@ class ServiceLevelFormula(Choice):
     ANSWERED_AND_ABANDONED = "answered within / (answered + abandoned)"
     ANSWERED_ONLY = "answered within / answered"
     ANSWERED_AND_LATE_ABANDONS = "answered within / (answered + abandoned after threshold)"
-
-
-@attrs.frozen
-class Stats:
-    """Count, mean, median and 90th percentile of durations."""
-
-    count: int
-    mean: timedelta | None
-    median: timedelta | None
-    p90: timedelta | None
-
-    @classmethod
-    @checked
-    def of(cls, values: Sequence[timedelta]) -> Stats:
-        """Summarise ``values`` (nearest-rank 90th percentile)."""
-        if not values:
-            return cls(0, None, None, None)
-        ordered = sorted(values)
-        seconds = [v.total_seconds() for v in ordered]
-        rank = max(1, math.ceil(0.9 * len(ordered)))
-        return cls(
-            len(ordered),
-            timedelta(seconds=statistics.fmean(seconds)),
-            timedelta(seconds=statistics.median(seconds)),
-            ordered[rank - 1],
-        )
-
-
-@attrs.frozen
-class Figure:
-    """One KPI value with the formula that produced it.
-
-    Attributes:
-        name: the KPI (``"csat"``, ``"first_response_time"``...).
-        value: a ratio (0..1), a score (NPS), a count, a :class:`Stats`, or ``None``
-            when there is nothing to measure.
-        formula: the formula, in words.
-        count: how many items the figure is computed over.
-    """
-
-    name: str
-    value: float | int | Stats | None
-    formula: str
-    count: int
 
 
 # -- durations -------------------------------------------------------------------------------
@@ -451,10 +407,12 @@ class KpiReport:
     Attributes:
         groups: group name -> its figures (``"all"`` when ungrouped).
         by: what the groups are (``"channel"``, ``"day"``...), or ``None``.
+        health: the customers' health by segment and who turned red, when given.
     """
 
     groups: Mapping[str, tuple[Figure, ...]]
     by: str | None = None
+    health: HealthReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data: numbers, seconds for durations, the formula of each figure."""
@@ -472,6 +430,7 @@ class KpiReport:
                 ]
                 for group, figures in self.groups.items()
             },
+            "health": None if self.health is None else self.health.to_dict(),
         }
 
     def to_json(self) -> str:
@@ -495,7 +454,8 @@ class KpiReport:
                 f"  {f.name:<{width}}  {_show(f, locale):>24}  ({f.formula}; n={f.count})"
                 for f in figures
             )
-        return "\n".join(line for line in lines if line or not self.by).strip("\n")
+        text = "\n".join(line for line in lines if line or not self.by).strip("\n")
+        return text if self.health is None else f"{text}\n\n{self.health.render()}"
 
 
 def _plain(value: object) -> object:
@@ -549,6 +509,7 @@ def kpi_report(
     call_threshold: timedelta = timedelta(seconds=30),
     call_formula: ServiceLevelFormula = ServiceLevelFormula.ANSWERED_AND_ABANDONED,
     short_abandon: timedelta | None = None,
+    health: HealthReport | None = None,
 ) -> KpiReport:
     """Every KPI, per group (``by``), at ``now``; durations in working time with ``calendar``.
 
@@ -557,7 +518,8 @@ def kpi_report(
     graded against the policy chosen for it, its customer read from ``directory``.
 
     CSAT and NPS come from ``answers`` (``csat_rated`` / ``nps_answered`` events
-    whose data carries ``score`` and, for grouping, ``ticket_id``).
+    whose data carries ``score`` and, for grouping, ``ticket_id``). ``health``
+    (:func:`carekit.health.health_report`) joins the report as it is.
     """
     pool = list(tickets)
     groups = group_tickets(pool, by, timezone=timezone) if by else {"all": pool}
@@ -614,4 +576,4 @@ def kpi_report(
             attrs.evolve(f, count=f.value.count) if isinstance(f.value, Stats) else f
             for f in figures
         )
-    return KpiReport(out, by)
+    return KpiReport(out, by, health)

@@ -26,6 +26,7 @@ from carekit.health._clv import (
     summarise,
 )
 from carekit.health._fit import fit_bgnbd, fit_gamma_gamma
+from carekit.health._report import HealthReport, health_report
 from carekit.health._score import Bands, HealthModel, HealthScore
 from carekit.health._signals import (
     DEFAULT_SIGNALS,
@@ -49,6 +50,7 @@ __all__ = [
     "Bands",
     "FallingOrders",
     "HealthModel",
+    "HealthReport",
     "HealthScore",
     "History",
     "NpsDetractor",
@@ -67,6 +69,7 @@ __all__ = [
     "PurchaseSummary",
     "fit_bgnbd",
     "fit_gamma_gamma",
+    "health_report",
     "historic_clv",
     "hyp2f1",
     "retention_clv",

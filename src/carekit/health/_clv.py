@@ -35,9 +35,9 @@ from decimal import Decimal
 import attrs
 
 from carekit._check import checked, typed_fields
+from carekit._figure import Figure
 from carekit._time import to_utc
 from carekit.exceptions import InvalidValue
-from carekit.kpis import Figure
 
 __all__ = [
     "BgNbd",
