@@ -34,7 +34,8 @@ SHELL = {
     "carekit.senders.smtp", "carekit.senders.whatsapp",
     "carekit.simulate",
     "carekit.simulate._engine", "carekit.simulate._model", "carekit.simulate._replay",
-    "carekit.simulate._report", "carekit._cli", "carekit.__main__", "carekit.testing",
+    "carekit.simulate._report", "carekit.simulate._health", "carekit._cli", "carekit.__main__",
+    "carekit.testing",
 }  # fmt: skip
 FACADES = {
     "carekit",

@@ -10,6 +10,7 @@ import pytest
 
 from carekit import Channel, Metric, SlaPolicy, Status
 from carekit._cli import main
+from carekit.campaigns.recipes import all_recipes
 from carekit.exceptions import InvalidValue
 from carekit.kpis import kpi_report
 from carekit.simulate import (
@@ -203,6 +204,11 @@ def test_simulate_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert (tmp_path / "report.html").read_text(encoding="utf-8").startswith("<!doctype html>")
     assert (tmp_path / "desk.sqlite3").exists()
     assert 2 == main(["simulate", "--days", "1", "--workdir", str(tmp_path)])  # refuses to reuse
+    with pytest.raises(SystemExit) as refused:
+        main(["simulate", "--compare-without", "no_such_campaign"])
+    assert 2 == refused.value.code
+    assert 0 == main(["simulate", "--days", "1", "--memory", "--compare-without", "win_back"])
+    assert "without win_back" in capsys.readouterr().out
 
 
 def test_holidays_run_on_a_skeleton_staff() -> None:
@@ -238,3 +244,24 @@ def test_each_run_is_graded_against_the_policy_it_ran() -> None:
     graded = {name: _first_response(kpis(run, by=None)) for name, run in comparison.results.items()}
     assert graded["default"] != graded["strict"]
     assert own == graded["strict"]
+
+
+def test_the_run_tracks_health_and_apologies_keep_customers_from_turning_red() -> None:
+    """Bands each day, who turned red and why, CLV by tier; without the apology voucher after a
+    breach, more customers end the run red (same arrivals, same seed)."""
+    without = [c for c in all_recipes() if c.name != "apology_after_breach"]
+    runs = compare(
+        shop_desk(), {"apology": {}, "no apology": {"campaigns": without}}, days=3, seed=7
+    )
+    kept, lost = runs.results["apology"], runs.results["no apology"]
+    assert 4 == len(kept.health_bands)  # each morning and the end
+    assert all(sum(c.values()) == shop_desk().population for _, c in kept.health_bands)
+    assert kept.turned_red
+    customer, _, reasons = kept.turned_red[0]
+    assert customer.startswith("c-")
+    assert reasons
+    assert all(r.startswith("-") for r in reasons)
+    assert {"standard", "vip"} <= set(kept.clv_by_segment)
+    assert lost.red_at_end > kept.red_at_end
+    assert "red at the end" in compare_table(runs)
+    assert "Turned red:" in render_text(kept)

@@ -29,6 +29,7 @@ import attrs
 from carekit._duration import parse_duration
 from carekit._policy_file import PolicySet, load_policies
 from carekit._sla import SlaPolicy
+from carekit.campaigns.recipes import all_recipes
 from carekit.exceptions import CarekitError, PolicyFileError
 
 __all__ = ["main"]
@@ -215,6 +216,11 @@ def _simulate_arguments(sim: argparse.ArgumentParser) -> None:
         "--compare-extra-agents",
         type=_whole(1, MAX_EXTRA_AGENTS),
         help="what-if: also run with this many more agents per shift",
+    )
+    add(
+        "--compare-without",
+        choices=[c.name for c in all_recipes()],
+        help="what-if: also run without this campaign (apology_after_breach: who turns red?)",
     )
 
 
@@ -463,7 +469,7 @@ def _run(args: argparse.Namespace, plan: _Plan) -> None:
     report = render_text(result, args.locale)
     _write(plan.html, render_html(result))
     print(report)
-    if plan.other is not None or args.compare_extra_agents is not None:
+    if plan.other is not None or args.compare_extra_agents is not None or args.compare_without:
         variants: dict[str, dict[str, object]] = {"as is": {"policies": plan.policies}}
         if plan.other is not None:
             variants[args.compare_policies.stem] = {"policies": plan.other.selector}
@@ -472,6 +478,11 @@ def _run(args: argparse.Namespace, plan: _Plan) -> None:
             variants[f"+{extra} per shift"] = {
                 "policies": plan.policies,
                 "shifts": [Shift(s.start, s.end, s.agents + extra) for s in model.shifts],
+            }
+        if args.compare_without:
+            variants[f"without {args.compare_without}"] = {
+                "policies": plan.policies,
+                "campaigns": [c for c in all_recipes() if c.name != args.compare_without],
             }
         comparison = compare(
             model, variants, days=args.days, seed=args.seed, progress=stderr_progress

@@ -96,7 +96,12 @@ def _share(value: float, limit: float) -> float:
 
 
 def _days(value: timedelta) -> str:
-    return format_duration(value) if value % timedelta(days=1) else f"{value.days} days"
+    """A span in words a reader takes in at once: whole days, or hours, rounded."""
+    if value >= timedelta(days=2):
+        return f"{round(value / timedelta(days=1))} days"
+    if value >= timedelta(hours=2):
+        return f"{round(value / timedelta(hours=1))} hours"
+    return format_duration(value)
 
 
 def _weight(_: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -297,7 +302,7 @@ class OldestOpenTicket(Signal):
             return Reading(self.name, 0, 0.0, "no open ticket")
         age = now - min(open_since)
         return Reading(self.name, age / timedelta(days=1), _share(age / self.limit, 1),
-                       f"the oldest open ticket has waited {format_duration(age)}")  # fmt: skip
+                       f"the oldest open ticket has waited {_days(age)}")  # fmt: skip
 
 
 def _gaps(orders: Sequence[Order]) -> list[timedelta]:

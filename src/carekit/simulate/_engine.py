@@ -49,6 +49,7 @@ from carekit.campaigns.recipes import MARKETING_CAP, all_recipes
 from carekit.exceptions import InvalidValue
 from carekit.i18n import Message, Money
 from carekit.protocols import JobStore, TicketStore
+from carekit.simulate._health import HealthWatch
 from carekit.simulate._model import DeskModel
 from carekit.stores.memory import InMemoryJobStore, InMemoryTicketStore
 from carekit.testing import InMemoryDirectory, ManualClock
@@ -99,6 +100,17 @@ class SimulationResult:
     """How the campaign messages went out: ``free-form``, ``approved template``
     (WhatsApp, its window closed), ``fallback channel`` (with the channel), and
     ``suppressed by the window``."""
+    health_bands: tuple[tuple[str, Mapping[str, int]], ...] = ()
+    """The customers per health band at the start of each day, and at the end."""
+    turned_red: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    """``(customer, day, reasons)`` of each customer who turned red."""
+    clv_by_segment: Mapping[str, float] = attrs.field(factory=dict)
+    """The mean historic CLV (margin of all orders so far) per customer tier."""
+
+    @property
+    def red_at_end(self) -> int:
+        """How many customers end the run red."""
+        return self.health_bands[-1][1]["red"] if self.health_bands else 0
 
     @property
     def escalation_total(self) -> int:
@@ -170,6 +182,11 @@ class _Run:  # one simulation run; all mutable state lives here
         self.clock = ManualClock(start)
         self.customers = _customers(model, random.Random(f"{seed}/customers"))
         self.directory = InMemoryDirectory(self.customers)
+        self.orders_rng = random.Random(f"{seed}/orders")
+        self.health = HealthWatch(self.customers, self.orders_rng, start, policies,
+                                  model.timezone)  # fmt: skip
+        self.breached: set[str] = set()
+        self.apologised: set[str] = set()
         self.sender = _Sender()
         self.handler = _Handler()
         self.desk = Desk(
@@ -237,6 +254,7 @@ class _Run:  # one simulation run; all mutable state lives here
         self.count += 1
         ticket_id = f"T-{self.count:05d}"
         self.desk.open(ticket_id, channel=channel, customer_id=customer.id)
+        self.health.tickets[customer.id].append(ticket_id)
         self.enqueue(ticket_id, channel)
         if channel is Channel.PHONE:
             patience = self.rng.expovariate(1 / model.call_patience.total_seconds())
@@ -319,6 +337,7 @@ class _Run:  # one simulation run; all mutable state lives here
     def purchase(self) -> None:
         customer = self.rng.choice(self.customers)
         orders = 1 + int(self.rng.expovariate(0.5))
+        self.health.order(customer.id, self.now(), self.orders_rng.lognormvariate(11.5, 0.6))
         self.scheduler.handle(
             CareEvent(
                 "purchase",
@@ -336,7 +355,7 @@ class _Run:  # one simulation run; all mutable state lives here
 
     def tick(self, t: float) -> None:
         self.desk.tick()
-        self.desk.drain_events(self.scheduler.handle)
+        self.desk.drain_events(self.care)
         report = self.scheduler.run_due(limit=1000)
         self._count_paths(report)
         for key, reason in report.suppressed:
@@ -345,15 +364,18 @@ class _Run:  # one simulation run; all mutable state lives here
             self.deferred[f"{key.split('/')[0]}: {reason.split(' reached')[0]}"] += 1
         for key in report.sent:
             campaign, customer_id, _, occurrence = key.split("/", 3)
+            if campaign == "apology_after_breach":
+                self.apologised.add(customer_id)
             if (
                 campaign in {"csat_after_resolution", "nps_survey"}
                 and self.rng.random() < self.model.p_survey_answer
             ):
                 kind = "csat_rated" if campaign.startswith("csat") else "nps_answered"
-                score = (
-                    self.rng.choice([5, 5, 4, 4, 4, 3, 2])
+                hurt = customer_id in self.breached and customer_id not in self.apologised
+                score = self.rng.choice(
+                    ([2, 1, 2, 3, 4, 1, 2] if hurt else [5, 5, 4, 4, 4, 3, 2])
                     if kind == "csat_rated"
-                    else self.rng.choice([10, 9, 9, 8, 7, 6, 3])
+                    else ([6, 3, 5, 8, 7, 2, 4] if hurt else [10, 9, 9, 8, 7, 6, 3])
                 )
                 event = CareEvent(
                     kind,
@@ -363,6 +385,7 @@ class _Run:  # one simulation run; all mutable state lives here
                     data={"score": score, "ticket_id": occurrence.split("@")[0]},
                 )
                 self.answers.append(event)
+                self.health.answers[customer_id].append(event)
                 self.scheduler.handle(event)
         self.queue_samples[self.hour(t)].append(len(self.waiting))
 
@@ -403,6 +426,9 @@ class _Run:  # one simulation run; all mutable state lives here
             selector=self.desk.selector,
             customers=tuple(self.customers),
             paths=dict(sorted(self.paths.items())),
+            health_bands=tuple(self.health.bands_by_day),
+            turned_red=tuple(self.health.turned_red),
+            clv_by_segment=self.health.clv_by_segment(),
         )
 
     def run(self, days: int, progress: Callable[[str], None] | None) -> None:
@@ -434,12 +460,25 @@ class _Run:  # one simulation run; all mutable state lives here
             elif kind == "daily":
                 day = int((t - start) // 86_400)
                 self.scheduler.schedule(self.customers[day % 90 :: 90])  # each one every 90 days
+                self.check_health()
                 if progress is not None:
                     day = int((t - start) // 86_400) + 1
                     progress(f"day {day}/{days}: {self.count} tickets so far")
             self.dispatch(t)
-            self.desk.drain_events(self.scheduler.handle)  # care events out of the desk's outbox
+            self.desk.drain_events(self.care)  # care events out of the desk's outbox
         self.clock.set(datetime.fromtimestamp(end, UTC))
+        self.check_health()
+
+    def care(self, event: CareEvent) -> None:
+        """A care event from the desk: to the scheduler (breaches noted for the customers)."""
+        if event.kind == "sla_breached":
+            self.breached.add(event.customer_id)
+        self.scheduler.handle(event)
+
+    def check_health(self) -> None:
+        """Score every customer; a change of band goes to the scheduler as a care event."""
+        for event in self.health.daily(self.now(), self.desk.store):
+            self.scheduler.handle(event)
 
 
 def _policy_name(policies: SlaPolicy | PolicySelector) -> str:

@@ -22,6 +22,7 @@ from carekit._sla_report import Metric
 from carekit._time import zone
 from carekit.kpis import KpiReport, first_response_times, kpi_report
 from carekit.simulate._engine import SimulationResult
+from carekit.simulate._health import band_lines
 from carekit.testing import InMemoryDirectory
 
 __all__ = ["Comparison", "compare_table", "kpis", "render_html", "render_text", "sla_by_hour"]
@@ -80,7 +81,7 @@ def _selector(policy: SlaPolicy | PolicySelector) -> PolicySelector:
     return policy if isinstance(policy, PolicySelector) else PolicySelector([], policy)
 
 
-def _dict_lines(title: str, counts: Mapping[str, int]) -> list[str]:
+def _dict_lines(title: str, counts: Mapping[str, float]) -> list[str]:
     lines = [title]
     lines.extend(f"  {k:<60} {v:>6}" for k, v in counts.items())
     if not counts:
@@ -102,9 +103,25 @@ def render_text(
     lines += [*_dict_lines("Escalations", result.escalations), ""]
     lines += [*_dict_lines("Campaign sends", result.sends), ""]
     lines += [*_dict_lines("Delivery paths", result.paths), ""]
+    lines += [*_health_lines(result), ""]
     lines += [*_dict_lines("Suppressed (with reasons)", result.suppressions), ""]
     lines += _dict_lines("Deferred (with reasons)", result.deferrals)
     return "\n".join(lines)
+
+
+def _health_lines(result: SimulationResult) -> list[str]:
+    lines = ["Customer health (green / yellow / red), each day"]
+    lines += band_lines(result.health_bands)
+    lines.append(f"Turned red: {len(result.turned_red)}")
+    for customer, day, reasons in result.turned_red[:5]:
+        lines.append(f"  {customer} on {day}: {'; '.join(reasons)}")
+    if len(result.turned_red) > 5:
+        lines.append(f"  ... and {len(result.turned_red) - 5} more")
+    lines += [
+        "",
+        *_dict_lines("CLV so far (historic, 25% margin), mean by tier", result.clv_by_segment),
+    ]
+    return lines
 
 
 # -- SVG charts ----------------------------------------------------------------------------------
@@ -248,6 +265,7 @@ def compare_table(comparison: Comparison, policy: SlaPolicy | PolicySelector | N
         row["escalations"] = str(result.escalation_total)
         row["campaign sends"] = str(sum(result.sends.values()))
         row["suppressed"] = str(sum(result.suppressions.values()))
+        row["red at the end"] = str(result.red_at_end)
     keys = list(next(iter(figures.values())))
     width = max(len(k) for k in keys)
     lines = [" " * width + "  " + "  ".join(f"{n:>14}" for n in names)]
