@@ -12,7 +12,7 @@ A change of band is a care event (``health_changed``) that campaigns react to
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import attrs
@@ -78,6 +78,10 @@ class HealthScore:
         return "\n".join(lines)
 
 
+def _points(pair: tuple[Reading, float]) -> float:
+    return pair[1]
+
+
 class HealthModel:
     """Signals with weights adding up to 100, bands and a window. Subclass to change the sum.
 
@@ -111,16 +115,29 @@ class HealthModel:
         self.bands = bands or Bands()
         self.window = window
         self.policy = PolicySelector([], policy) if isinstance(policy, SlaPolicy) else policy
+        # a signal's reading of a customer with none of what it reads is the same for all
+        nobody, at = History("-"), datetime(2000, 1, 1, tzinfo=UTC)
+        self._plan = tuple(
+            (signal, signal.needs, None if signal.needs is None
+             else (signal.measure(nobody, now=at, window=window, policy=self.policy), 0.0))
+            for signal in self.signals
+        )  # fmt: skip
 
     @checked
     def score(self, history: History, *, now: datetime) -> HealthScore:
         """The customer's health at ``now``."""
-        now = to_utc(now, "now")
+        return self._score(history, to_utc(now, "now"))
+
+    def _score(self, history: History, now: datetime) -> HealthScore:
         found = []
-        for signal in self.signals:
-            reading = signal.measure(history, now=now, window=self.window, policy=self.policy)
-            found.append((reading, -signal.weight * reading.risk))
-        found.sort(key=lambda pair: pair[1])
+        window, policy = self.window, self.policy
+        for signal, needs, quiet in self._plan:
+            if quiet is not None and not getattr(history, needs):  # type: ignore[arg-type]
+                found.append(quiet)
+                continue
+            reading = signal.measure(history, now=now, window=window, policy=policy)
+            found.append((reading, 0.0 - signal.weight * reading.risk))
+        found.sort(key=_points)
         value = max(0.0, 100 + sum(points for _, points in found))
         return HealthScore(history.customer_id, now, value, self.bands.of(value), tuple(found))
 
@@ -152,4 +169,5 @@ class HealthModel:
     @checked
     def score_all(self, histories: Iterable[History], *, now: datetime) -> list[HealthScore]:
         """Every customer's health at ``now``."""
-        return [self.score(h, now=now) for h in histories]
+        now = to_utc(now, "now")
+        return [self._score(h, now) for h in histories]

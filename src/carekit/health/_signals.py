@@ -11,8 +11,8 @@ to 100). Subclass :class:`Signal` for your own: set ``name`` and implement
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import ClassVar
 
@@ -74,7 +74,7 @@ class History:
     orders: tuple[Order, ...] = attrs.field(default=(), converter=_tuple_of_orders)
 
 
-@attrs.frozen(field_transformer=typed_fields)
+@attrs.frozen
 class Reading:
     """What one signal found.
 
@@ -91,10 +91,17 @@ class Reading:
     sentence: str
 
 
+@functools.lru_cache(maxsize=8192)
+def _reading(signal: str, value: float, risk: float, sentence: str) -> Reading:
+    """A reading, shared: most customers' readings repeat (no ticket, no answer)."""
+    return Reading(signal, value, risk, sentence)
+
+
 def _share(value: float, limit: float) -> float:
     return 0.0 if limit <= 0 else max(0.0, min(1.0, value / limit))
 
 
+@functools.lru_cache(maxsize=4096)
 def _days(value: timedelta) -> str:
     """A span in words a reader takes in at once: whole days, or hours, rounded."""
     if value >= timedelta(days=2):
@@ -118,6 +125,9 @@ class Signal:
     """
 
     name: ClassVar[str] = "signal"
+    needs: ClassVar[str | None] = None
+    """The part of the history it reads (``"tickets"``, ``"answers"``, ``"orders"``): a
+    model reuses one reading for every customer with none of it. ``None``: always measured."""
     weight: float = attrs.field(default=10.0, validator=_weight)
 
     def measure(
@@ -136,6 +146,7 @@ class SlaBreaches(Signal):
     """SLA clocks breached on tickets opened in the window; ``limit`` of them is the worst."""
 
     name: ClassVar[str] = "sla_breaches"
+    needs: ClassVar[str | None] = "tickets"
     weight: float = attrs.field(default=15.0, validator=_weight)
     limit: int = 3
 
@@ -151,7 +162,7 @@ class SlaBreaches(Signal):
                     report = chosen.evaluate(ticket, now=now)
                     count += sum(clock.breached for clock in report.all_clocks())
         sentence = f"{count} SLA breach{'es' if count != 1 else ''} in {_days(window)}"
-        return Reading(self.name, count, _share(count, self.limit), sentence)
+        return _reading(self.name, count, _share(count, self.limit), sentence)
 
 
 def _role_count(history: History, role: Role, now: datetime, window: timedelta) -> int:
@@ -168,6 +179,7 @@ class Reopenings(Signal):
     """Tickets reopened in the window (the answer did not hold); ``limit`` is the worst."""
 
     name: ClassVar[str] = "reopenings"
+    needs: ClassVar[str | None] = "tickets"
     weight: float = attrs.field(default=10.0, validator=_weight)
     limit: int = 2
 
@@ -177,7 +189,7 @@ class Reopenings(Signal):
         """Events with the reopen role in the window."""
         count = _role_count(history, Role.REOPEN, now, window)
         said = f"{count} reopened ticket{'s' if count != 1 else ''} in {_days(window)}"
-        return Reading(self.name, count, _share(count, self.limit), said)
+        return _reading(self.name, count, _share(count, self.limit), said)
 
 
 @attrs.frozen(kw_only=True, field_transformer=typed_fields)
@@ -185,6 +197,7 @@ class Reassignments(Signal):
     """Hand-overs between agents in the window (after each ticket's first assignment)."""
 
     name: ClassVar[str] = "reassignments"
+    needs: ClassVar[str | None] = "tickets"
     weight: float = attrs.field(default=5.0, validator=_weight)
     limit: int = 3
 
@@ -197,7 +210,7 @@ class Reassignments(Signal):
             assignments = [e.at for e in ticket.events if Role.ASSIGNMENT in e.roles]
             count += sum(_in(at, now, window) for at in assignments[1:])
         said = f"{count} reassignment{'s' if count != 1 else ''} in {_days(window)}"
-        return Reading(self.name, count, _share(count, self.limit), said)
+        return _reading(self.name, count, _share(count, self.limit), said)
 
 
 @attrs.frozen(kw_only=True, field_transformer=typed_fields)
@@ -209,6 +222,7 @@ class RepeatContacts(Signal):
     """
 
     name: ClassVar[str] = "repeat_contacts"
+    needs: ClassVar[str | None] = "tickets"
     weight: float = attrs.field(default=10.0, validator=_weight)
     within: timedelta = timedelta(days=7)
     limit: int = 2
@@ -227,7 +241,7 @@ class RepeatContacts(Signal):
                 and (ticket.tags & before.tags or not (ticket.tags or before.tags))
                 for before in opened[:i]
             )
-        return Reading(self.name, count, _share(count, self.limit),
+        return _reading(self.name, count, _share(count, self.limit),
                        f"{count} repeat contact{'s' if count != 1 else ''} within "
                        f"{_days(self.within)} of an earlier one")  # fmt: skip
 
@@ -247,6 +261,7 @@ class BadCsat(Signal):
     """Survey answers of ``bad`` or less on the 1-5 scale in the window."""
 
     name: ClassVar[str] = "bad_csat"
+    needs: ClassVar[str | None] = "answers"
     weight: float = attrs.field(default=15.0, validator=_weight)
     bad: int = 2
     limit: int = 1
@@ -256,7 +271,7 @@ class BadCsat(Signal):
     ) -> Reading:
         """Bad CSAT answers in the window."""
         count = sum(s <= self.bad for s in _scores(history, "csat_rated", now, window))
-        return Reading(self.name, count, _share(count, self.limit),
+        return _reading(self.name, count, _share(count, self.limit),
                        f"{count} bad survey answer{'s' if count != 1 else ''} (1-{self.bad} of 5) "
                        f"in {_days(window)}")  # fmt: skip
 
@@ -266,6 +281,7 @@ class NpsDetractor(Signal):
     """The latest NPS answer in the window is a detractor's (0-6)."""
 
     name: ClassVar[str] = "nps_detractor"
+    needs: ClassVar[str | None] = "answers"
     weight: float = attrs.field(default=10.0, validator=_weight)
 
     def measure(
@@ -274,11 +290,11 @@ class NpsDetractor(Signal):
         """The latest NPS answer: 1 if 0-6, else 0."""
         answers = _scores(history, "nps_answered", now, window)
         if not answers:
-            return Reading(self.name, 0, 0.0, f"no NPS answer in {_days(window)}")
+            return _reading(self.name, 0, 0.0, f"no NPS answer in {_days(window)}")
         latest = answers[-1]
         detractor = latest <= 6
         said = f"NPS answer {latest:g}: {'a detractor' if detractor else 'not a detractor'}"
-        return Reading(self.name, latest, float(detractor), said)
+        return _reading(self.name, latest, float(detractor), said)
 
 
 @attrs.frozen(kw_only=True, field_transformer=typed_fields)
@@ -286,6 +302,7 @@ class OldestOpenTicket(Signal):
     """How long the customer's oldest unresolved ticket has waited; ``limit`` is the worst."""
 
     name: ClassVar[str] = "oldest_open_ticket"
+    needs: ClassVar[str | None] = "tickets"
     weight: float = attrs.field(default=10.0, validator=_weight)
     limit: timedelta = timedelta(days=7)
 
@@ -299,14 +316,10 @@ class OldestOpenTicket(Signal):
             if t.created_at <= now and not Timeline(t, now.timestamp()).done
         ]
         if not open_since:
-            return Reading(self.name, 0, 0.0, "no open ticket")
+            return _reading(self.name, 0, 0.0, "no open ticket")
         age = now - min(open_since)
-        return Reading(self.name, age / timedelta(days=1), _share(age / self.limit, 1),
+        return _reading(self.name, age / timedelta(days=1), _share(age / self.limit, 1),
                        f"the oldest open ticket has waited {_days(age)}")  # fmt: skip
-
-
-def _gaps(orders: Sequence[Order]) -> list[timedelta]:
-    return [b.at - a.at for a, b in itertools.pairwise(orders)]
 
 
 @attrs.frozen(kw_only=True, field_transformer=typed_fields)
@@ -317,6 +330,7 @@ class PurchaseGap(Signal):
     """
 
     name: ClassVar[str] = "purchase_gap"
+    needs: ClassVar[str | None] = "orders"
     weight: float = attrs.field(default=15.0, validator=_weight)
     worst: float = 3.0
 
@@ -324,15 +338,16 @@ class PurchaseGap(Signal):
         self, history: History, *, now: datetime, window: timedelta, policy: PolicySelector | None
     ) -> Reading:
         """``(now - last order) / mean gap between orders``; needs two orders."""
-        orders = [o for o in history.orders if o.at <= now]
+        orders = history.orders  # sorted by time
+        if orders and orders[-1].at > now:
+            orders = tuple(o for o in orders if o.at <= now)
         if len(orders) < 2:
-            return Reading(self.name, 0, 0.0, "no purchase rhythm yet (fewer than 2 orders)")
-        gaps = _gaps(orders)
-        rhythm = sum(gaps, timedelta(0)) / len(gaps)
+            return _reading(self.name, 0, 0.0, "no purchase rhythm yet (fewer than 2 orders)")
+        rhythm = (orders[-1].at - orders[0].at) / (len(orders) - 1)  # the mean gap
         since = now - orders[-1].at
         ratio = since / rhythm if rhythm else 0.0
         risk = _share(ratio - 1, self.worst - 1)
-        return Reading(self.name, ratio, risk,
+        return _reading(self.name, ratio, risk,
                        f"{_days(since)} since the last purchase, "
                        f"{ratio:.1f} times the usual {_days(rhythm)}")  # fmt: skip
 
@@ -345,6 +360,7 @@ class FallingOrders(Signal):
     """
 
     name: ClassVar[str] = "falling_orders"
+    needs: ClassVar[str | None] = "orders"
     weight: float = attrs.field(default=10.0, validator=_weight)
     worst: float = 0.5
 
@@ -352,12 +368,17 @@ class FallingOrders(Signal):
         self, history: History, *, now: datetime, window: timedelta, policy: PolicySelector | None
     ) -> Reading:
         """The fall in order value from the previous window to this one."""
-        recent = sum(float(o.amount) for o in history.orders if _in(o.at, now, window))
-        before = sum(float(o.amount) for o in history.orders if _in(o.at, now - window, window))
+        middle, start = now - window, now - 2 * window
+        recent = before = 0.0
+        for order in history.orders:  # one pass
+            if middle < order.at <= now:
+                recent += float(order.amount)
+            elif start < order.at <= middle:
+                before += float(order.amount)
         if before <= 0:
-            return Reading(self.name, 0, 0.0, f"no orders in the {_days(window)} before")
+            return _reading(self.name, 0, 0.0, f"no orders in the {_days(window)} before")
         fall = max(0.0, 1 - recent / before)
-        return Reading(self.name, fall, _share(fall, self.worst),
+        return _reading(self.name, fall, _share(fall, self.worst),
                        f"order value down {fall:.0%} on the {_days(window)} before")  # fmt: skip
 
 
