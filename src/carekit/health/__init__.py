@@ -31,6 +31,7 @@ from carekit.health._score import Bands, HealthModel, HealthScore
 from carekit.health._signals import (
     DEFAULT_SIGNALS,
     BadCsat,
+    Counted,
     FallingOrders,
     History,
     NpsDetractor,
@@ -48,6 +49,7 @@ __all__ = [
     "DEFAULT_SIGNALS",
     "BadCsat",
     "Bands",
+    "Counted",
     "FallingOrders",
     "HealthModel",
     "HealthReport",

@@ -30,6 +30,7 @@ from carekit.health._clv import Order
 __all__ = [
     "DEFAULT_SIGNALS",
     "BadCsat",
+    "Counted",
     "FallingOrders",
     "History",
     "NpsDetractor",
@@ -142,75 +143,95 @@ def _in(at: datetime, now: datetime, window: timedelta) -> bool:
 
 
 @attrs.frozen(kw_only=True, field_transformer=typed_fields)
-class SlaBreaches(Signal):
-    """SLA clocks breached on tickets opened in the window; ``limit`` of them is the worst."""
+class Counted(Signal):
+    """A signal that counts things in the window: ``limit`` of them is the worst.
 
-    name: ClassVar[str] = "sla_breaches"
-    needs: ClassVar[str | None] = "tickets"
-    weight: float = attrs.field(default=15.0, validator=_weight)
-    limit: int = 3
+    Subclass: set ``name``, ``needs``, ``nouns`` (the singular and the plural, for
+    the sentence) and implement :meth:`count`.
+    """
+
+    nouns: ClassVar[tuple[str, str]] = ("thing", "things")
+    limit: int = 1
+
+    def count(
+        self, history: History, *, now: datetime, window: timedelta, policy: PolicySelector | None
+    ) -> int:
+        """How many there are in the window."""
+        raise NotImplementedError
 
     def measure(
         self, history: History, *, now: datetime, window: timedelta, policy: PolicySelector | None
     ) -> Reading:
-        """Breached cycles of every metric, as the policy grades them at ``now``."""
-        count = 0
-        if policy is not None:
-            for ticket in history.tickets:
-                if _in(ticket.created_at, now, window):
-                    chosen: SlaPolicy = policy.select(ticket)
-                    report = chosen.evaluate(ticket, now=now)
-                    count += sum(clock.breached for clock in report.all_clocks())
-        sentence = f"{count} SLA breach{'es' if count != 1 else ''} in {_days(window)}"
-        return _reading(self.name, count, _share(count, self.limit), sentence)
-
-
-def _role_count(history: History, role: Role, now: datetime, window: timedelta) -> int:
-    return sum(
-        1
-        for ticket in history.tickets
-        for event in ticket.events
-        if role in event.roles and _in(event.at, now, window)
-    )
-
-
-@attrs.frozen(kw_only=True, field_transformer=typed_fields)
-class Reopenings(Signal):
-    """Tickets reopened in the window (the answer did not hold); ``limit`` is the worst."""
-
-    name: ClassVar[str] = "reopenings"
-    needs: ClassVar[str | None] = "tickets"
-    weight: float = attrs.field(default=10.0, validator=_weight)
-    limit: int = 2
-
-    def measure(
-        self, history: History, *, now: datetime, window: timedelta, policy: PolicySelector | None
-    ) -> Reading:
-        """Events with the reopen role in the window."""
-        count = _role_count(history, Role.REOPEN, now, window)
-        said = f"{count} reopened ticket{'s' if count != 1 else ''} in {_days(window)}"
+        """The count, its share of ``limit``, and ``"3 <nouns> in 30 days"``."""
+        count = self.count(history, now=now, window=window, policy=policy)
+        said = f"{count} {self.nouns[count != 1]} in {_days(window)}"
         return _reading(self.name, count, _share(count, self.limit), said)
 
 
 @attrs.frozen(kw_only=True, field_transformer=typed_fields)
-class Reassignments(Signal):
+class SlaBreaches(Counted):
+    """SLA clocks breached on tickets opened in the window; ``limit`` of them is the worst."""
+
+    name: ClassVar[str] = "sla_breaches"
+    needs: ClassVar[str | None] = "tickets"
+    nouns: ClassVar[tuple[str, str]] = ("SLA breach", "SLA breaches")
+    weight: float = attrs.field(default=15.0, validator=_weight)
+    limit: int = 3
+
+    def count(
+        self, history: History, *, now: datetime, window: timedelta, policy: PolicySelector | None
+    ) -> int:
+        """Breached cycles of every metric, as the policy grades them at ``now``."""
+        count = 0
+        for ticket in history.tickets if policy is not None else ():
+            if _in(ticket.created_at, now, window):
+                chosen: SlaPolicy = policy.select(ticket)  # type: ignore[union-attr]
+                report = chosen.evaluate(ticket, now=now)
+                count += sum(clock.breached for clock in report.all_clocks())
+        return count
+
+
+@attrs.frozen(kw_only=True, field_transformer=typed_fields)
+class Reopenings(Counted):
+    """Tickets reopened in the window (the answer did not hold); ``limit`` is the worst."""
+
+    name: ClassVar[str] = "reopenings"
+    needs: ClassVar[str | None] = "tickets"
+    nouns: ClassVar[tuple[str, str]] = ("reopened ticket", "reopened tickets")
+    weight: float = attrs.field(default=10.0, validator=_weight)
+    limit: int = 2
+
+    def count(
+        self, history: History, *, now: datetime, window: timedelta, policy: PolicySelector | None
+    ) -> int:
+        """Events with the reopen role in the window."""
+        return sum(
+            1
+            for ticket in history.tickets
+            for event in ticket.events
+            if Role.REOPEN in event.roles and _in(event.at, now, window)
+        )
+
+
+@attrs.frozen(kw_only=True, field_transformer=typed_fields)
+class Reassignments(Counted):
     """Hand-overs between agents in the window (after each ticket's first assignment)."""
 
     name: ClassVar[str] = "reassignments"
     needs: ClassVar[str | None] = "tickets"
+    nouns: ClassVar[tuple[str, str]] = ("reassignment", "reassignments")
     weight: float = attrs.field(default=5.0, validator=_weight)
     limit: int = 3
 
-    def measure(
+    def count(
         self, history: History, *, now: datetime, window: timedelta, policy: PolicySelector | None
-    ) -> Reading:
+    ) -> int:
         """Assignments after a ticket's first one, in the window."""
         count = 0
         for ticket in history.tickets:
             assignments = [e.at for e in ticket.events if Role.ASSIGNMENT in e.roles]
             count += sum(_in(at, now, window) for at in assignments[1:])
-        said = f"{count} reassignment{'s' if count != 1 else ''} in {_days(window)}"
-        return _reading(self.name, count, _share(count, self.limit), said)
+        return count
 
 
 @attrs.frozen(kw_only=True, field_transformer=typed_fields)
