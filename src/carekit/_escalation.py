@@ -150,7 +150,7 @@ def _ticking(clock: SlaClock) -> bool:
     return clock.running and clock.state is not ClockState.PAUSED
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed_fields)
 class Before(EscalationTrigger):
     """Fires before a metric's deadline: at ``fraction`` of the target, or ``lead`` before it.
 
@@ -185,7 +185,7 @@ class Before(EscalationTrigger):
         return Firing(clock.instant_at(max(at, timedelta(0))), self.metric, clock.cycle)
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed_fields)
 class AtBreach(EscalationTrigger):
     """Fires when the metric's live cycle breaches."""
 
@@ -213,7 +213,7 @@ class AtBreach(EscalationTrigger):
         return owed
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=typed_fields)
 class AfterBreach(EscalationTrigger):
     """Fires ``delay`` of working time after the metric's live cycle breached."""
 
