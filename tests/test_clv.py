@@ -280,3 +280,27 @@ def test_fitting_without_scipy_names_the_extra(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(sys.modules, "scipy", None)
     with pytest.raises(MissingExtra, match="clv"):
         fit_bgnbd([PurchaseSummary(1, 1.0, 2.0, WEEK)])
+
+
+def test_many_customers_at_once_agree_with_one_by_one() -> None:
+    """clv_many, array by array (NumPy) and one by one (pure Python), equals clv's values."""
+    both = Predictive(PAPER, SPEND)
+    sample = cdnow()[::37]
+    terms = {"horizon": 52 * WEEK, "step": 4 * WEEK, "discount": 0.01, "margin_rate": 0.3}
+    arrays = both.clv_many(sample, vectorised=True, **terms)  # type: ignore[arg-type]
+    plain = both.clv_many(sample, vectorised=False, **terms)  # type: ignore[arg-type]
+    single = [_value(both.clv(s, **terms)) for s in sample]  # type: ignore[arg-type]
+    assert plain == single
+    assert arrays == pytest.approx(single, rel=1e-9)
+    with pytest.raises(InvalidValue, match=r"summaries\[0\]\.unit"):
+        both.clv_many([PurchaseSummary(1, 1.0, 2.0, DAY)], **terms)  # type: ignore[arg-type]
+
+
+def test_arrays_without_numpy_name_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "numpy", None)
+    both = Predictive(PAPER, SPEND)
+    one = [PurchaseSummary(1, 1.0, 2.0, WEEK, 10.0)]
+    terms = {"horizon": 4 * WEEK, "step": 4 * WEEK, "discount": 0.0, "margin_rate": 0.3}
+    with pytest.raises(MissingExtra, match="clv"):
+        both.clv_many(one, vectorised=True, **terms)  # type: ignore[arg-type]
+    assert both.clv_many(one, **terms) == [_value(both.clv(one[0], **terms))]  # type: ignore[arg-type]

@@ -37,7 +37,7 @@ import attrs
 from carekit._check import checked, typed_fields
 from carekit._figure import Figure
 from carekit._time import to_utc
-from carekit.exceptions import InvalidValue
+from carekit.exceptions import InvalidValue, MissingExtra
 
 __all__ = [
     "BgNbd",
@@ -389,19 +389,8 @@ class Predictive:
         ``sum_k margin_rate * E[M] * (E[Y(k*step)] - E[Y((k-1)*step)]) / (1 + discount)^k``;
         ``discount`` is the rate per ``step`` (a month's, for monthly steps).
         """
-        if step <= timedelta(0) or horizon < step:
-            raise InvalidValue("step", step, f"a positive duration no longer than {horizon}")
-        if not 0 <= discount < 10:
-            raise InvalidValue("discount", discount, "a rate per step, 0 or more")
-        if not 0 <= margin_rate <= 1:
-            raise InvalidValue("margin_rate", margin_rate, "a rate between 0 and 1")
-        value = self.spend.expected_value(summary) * margin_rate
-        total, before = 0.0, 0.0
-        steps = int(horizon / step)
-        for k in range(1, steps + 1):
-            after = self.purchases.conditional_purchases(summary, step * k)
-            total += value * (after - before) / (1 + discount) ** k
-            before = after
+        steps = _check_clv(horizon, step, discount, margin_rate)
+        total = self._value(summary, steps, step, discount, margin_rate)
         return Figure(
             "clv_predictive",
             total,
@@ -409,3 +398,64 @@ class Predictive:
             f"discounted {discount:.2%} per step",
             1,
         )
+
+    def _value(
+        self, summary: PurchaseSummary, steps: int, step: timedelta, discount: float, margin: float
+    ) -> float:
+        value = self.spend.expected_value(summary) * margin
+        total, before = 0.0, 0.0
+        for k in range(1, steps + 1):
+            after = self.purchases.conditional_purchases(summary, step * k)
+            total += value * (after - before) / (1 + discount) ** k
+            before = after
+        return total
+
+    @checked
+    def clv_many(
+        self,
+        summaries: Sequence[PurchaseSummary],
+        *,
+        horizon: timedelta,
+        step: timedelta,
+        discount: float,
+        margin_rate: float,
+        vectorised: bool | None = None,
+    ) -> list[float]:
+        """:meth:`clv`'s values for many customers at once, in their order.
+
+        With NumPy installed (it comes with the ``clv`` extra) the customers are
+        computed together, array by array (``vectorised=None`` or ``True``);
+        without it, or with ``vectorised=False``, one by one in pure Python. The
+        two agree to rounding.
+        """
+        steps = _check_clv(horizon, step, discount, margin_rate)
+        for i, summary in enumerate(summaries):
+            if summary.unit != self.purchases.unit:
+                raise InvalidValue(f"summaries[{i}].unit", summary.unit, f"{self.purchases.unit}")
+        numpy = _numpy() if vectorised is not False else None
+        if vectorised and numpy is None:
+            raise MissingExtra("clv", "numpy")
+        if numpy is None:
+            return [self._value(s, steps, step, discount, margin_rate) for s in summaries]
+        from carekit.health._vector import clv_arrays  # noqa: PLC0415 - NumPy's path
+
+        return clv_arrays(self, summaries, steps, step / self.purchases.unit, discount, margin_rate)
+
+
+def _check_clv(horizon: timedelta, step: timedelta, discount: float, margin_rate: float) -> int:
+    """The number of steps, or InvalidValue for a bad horizon, step, discount or margin."""
+    if step <= timedelta(0) or horizon < step:
+        raise InvalidValue("step", step, f"a positive duration no longer than {horizon}")
+    if not 0 <= discount < 10:
+        raise InvalidValue("discount", discount, "a rate per step, 0 or more")
+    if not 0 <= margin_rate <= 1:
+        raise InvalidValue("margin_rate", margin_rate, "a rate between 0 and 1")
+    return int(horizon / step)
+
+
+def _numpy() -> object | None:
+    try:
+        import numpy  # noqa: PLC0415 - optional, with the clv extra
+    except ImportError:
+        return None
+    return numpy

@@ -116,11 +116,11 @@ CREATE TABLE IF NOT EXISTS {s}.jobs (
     outcome TEXT,
     reason TEXT,
     done_at DOUBLE PRECISION,
-    attempts INTEGER NOT NULL DEFAULT 0
+    attempts INTEGER NOT NULL DEFAULT 0,
+    history TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS jobs_due ON {s}.jobs (due_at) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS jobs_sent ON {s}.jobs (customer_id, done_at) WHERE outcome = 'sent';
-ALTER TABLE {s}.jobs ADD COLUMN IF NOT EXISTS history TEXT NOT NULL DEFAULT '';
 CREATE TABLE IF NOT EXISTS {s}.inbound (
     customer_id TEXT NOT NULL,
     channel TEXT NOT NULL,
@@ -128,6 +128,14 @@ CREATE TABLE IF NOT EXISTS {s}.inbound (
     PRIMARY KEY (customer_id, channel)
 );
 """
+
+
+# what each version changes in the tables of the one before (new tables: made by _TABLES).
+# Run only when upgrading from an older version: an ALTER TABLE takes an exclusive lock,
+# and workers open their stores with create=True while others claim.
+_MIGRATIONS = {
+    2: ("ALTER TABLE {s}.jobs ADD COLUMN IF NOT EXISTS history TEXT NOT NULL DEFAULT ''",),
+}
 
 
 def psycopg() -> Any:
@@ -214,6 +222,9 @@ def upgrade_steps(conn: Any, schema: str) -> Steps[int]:
     found = int(row[0]) if row else 0
     if found > SCHEMA_VERSION:
         raise SchemaError(f"schema {schema}", found, SCHEMA_VERSION)
+    for version in range(found + 1, SCHEMA_VERSION + 1) if found else ():
+        for statement in _MIGRATIONS[version]:
+            yield Call(conn.execute, statement.format(s=schema))
     for statement in filter(str.strip, _TABLES.format(s=schema).split(";")):
         yield Call(conn.execute, statement)
     yield Call(
