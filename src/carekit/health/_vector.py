@@ -22,14 +22,23 @@ __all__ = ["clv_arrays", "hyp2f1_arrays"]
 
 
 def hyp2f1_arrays(a: Any, b: Any, c: Any, z: Any, tolerance: float = 1e-14) -> Any:
-    """``2F1(a, b; c; z)`` element by element, ``0 <= z < 1``, by the series."""
+    """``2F1(a, b; c; z)`` element by element, ``0 <= z < 1``, by the series.
+
+    Each element stops when its own term is below the tolerance: the few with
+    ``z`` near 1 run long without holding the others back.
+    """
+    a, b, c, z = (np.array(v, dtype=float) for v in np.broadcast_arrays(a, b, c, z))
     term = np.ones_like(z)
     total = np.ones_like(z)
-    for j in range(1_000_000):
-        term = term * (a + j) * (b + j) / ((c + j) * (j + 1)) * z
-        total = total + term
-        if np.all(np.abs(term) <= tolerance * np.abs(total)):
-            break
+    active = np.arange(z.size)
+    j = 0
+    while active.size and j < 1_000_000:
+        step = term[active] * (a[active] + j) * (b[active] + j)
+        step *= z[active] / ((c[active] + j) * (j + 1))
+        term[active] = step
+        total[active] += step
+        active = active[np.abs(step) > tolerance * np.abs(total[active])]
+        j += 1
     return total
 
 
