@@ -493,3 +493,39 @@ def test_warning_stages_next_due_and_instants() -> None:
     assert {FR, RES} == {c.metric for c in early.all_clocks()}
     answered = steps(t, ("agent_reply", H))
     assert T0 + 10 * H == policy.evaluate(answered, now=T0 + 2 * H).next_due
+
+
+class GradesItsOwnWay(SlaPolicy):
+    """A subclass with its own evaluate: the shortcut must not speak for it."""
+
+    def evaluate(self, ticket: Ticket, *, now: datetime) -> Any:
+        return super().evaluate(ticket, now=now)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    channel=st.sampled_from(list(Channel)),
+    plan=moves,
+    policy=st.sampled_from(POLICIES),
+    wait=st.integers(min_value=0, max_value=100 * 3600),
+)
+def test_may_have_breached_is_false_only_when_nothing_breached(
+    channel: Channel, plan: list[tuple[str, int, Priority]], policy: SlaPolicy, wait: int
+) -> None:
+    """The health signal's shortcut: 'cannot have breached' is never wrong."""
+    t = random_ticket(channel, plan)
+    now = t.events[-1].at + timedelta(seconds=wait)
+    if not policy.may_have_breached(t, now=now):
+        assert not policy.evaluate(t, now=now).breached
+
+
+def test_may_have_breached_answers_for_the_quick_ones_only() -> None:
+    """An email answered and resolved in 3 hours: no; still open, a call, a subclass: yes."""
+    policy = SlaPolicy.default()
+    quick = steps(email(), ("agent_reply", 2 * H), ("resolve", 3 * H))
+    assert not policy.may_have_breached(quick, now=T0 + 30 * 24 * H)
+    assert policy.may_have_breached(steps(email(), ("agent_reply", 2 * H)), now=T0 + 3 * H)
+    slow_call = steps(call(), ("agent_reply", timedelta(seconds=40)), ("resolve", 3 * H))
+    assert policy.may_have_breached(slow_call, now=T0 + 4 * H)
+    own = GradesItsOwnWay("own", dict(policy.targets))
+    assert own.may_have_breached(quick, now=T0 + 30 * 24 * H)

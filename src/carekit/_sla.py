@@ -37,7 +37,7 @@ import attrs
 
 from carekit._calendar import BusinessCalendar
 from carekit._check import checked, typed_fields
-from carekit._model import Channel, Priority, Status, Ticket, as_channel, as_priority
+from carekit._model import Channel, Priority, Role, Status, Ticket, as_channel, as_priority
 from carekit._sla_report import Change, ClockState, Metric, SlaClock, SlaReport, new_clock
 from carekit._time import to_utc
 from carekit._timeline import Cycle, Timeline
@@ -45,6 +45,8 @@ from carekit._window import window_closes
 from carekit.exceptions import PolicyError
 
 __all__ = ["DEFAULT_PAUSE_ON", "SlaPolicy", "Target", "TargetKey"]
+
+_CHANGES = frozenset({Role.PRIORITY_CHANGE, Role.CHANNEL_CHANGE})
 
 
 def _warn_at(value: Iterable[float]) -> tuple[float, ...]:
@@ -231,6 +233,31 @@ class SlaPolicy:
         )
         self._chosen[memo] = found
         return found
+
+    @checked
+    def may_have_breached(self, ticket: Ticket, *, now: datetime) -> bool:
+        """``False`` only when no clock of ``ticket`` can have breached by ``now``; cheap.
+
+        A clock counts working time, never more than wall time: a ticket done by
+        ``now`` whose whole life (creation to its last event) was shorter than each
+        of its targets cannot have breached one. Otherwise (still open, a priority
+        or channel change, a subclass's own ``evaluate``), ``True``: evaluate it.
+        """
+        if type(self).evaluate is not SlaPolicy.evaluate:
+            return True  # a subclass grades its own way
+        at = to_utc(now, "now")
+        if ticket.last_event_at > at or any(
+            not e.roles.isdisjoint(_CHANGES) for e in ticket.events
+        ):
+            return True
+        if not Timeline(ticket, at.timestamp()).done:
+            return True
+        life = ticket.last_event_at - ticket.created_at
+        for metric in self._metrics:
+            found = self.target_for(metric, ticket)
+            if found is not None and life >= found[0].duration:
+                return True
+        return False
 
     # -- evaluation ---------------------------------------------------------------
 

@@ -186,6 +186,8 @@ class SlaBreaches(Counted):
         for ticket in history.tickets if policy is not None else ():
             if _in(ticket.created_at, now, window):
                 chosen: SlaPolicy = policy.select(ticket)  # type: ignore[union-attr]
+                if not chosen.may_have_breached(ticket, now=now):
+                    continue  # done well within its targets: nothing to grade
                 report = chosen.evaluate(ticket, now=now)
                 count += sum(clock.breached for clock in report.all_clocks())
         return count
