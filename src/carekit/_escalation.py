@@ -36,7 +36,7 @@ from carekit._model import Customer, Priority, Role, Status, Ticket
 from carekit._sla_report import ClockState, Metric, SlaClock, SlaReport
 from carekit._time import to_utc
 from carekit._timeline import Timeline
-from carekit._window import WHATSAPP_WINDOW, ReplyWindow, last_inbound, window_closes
+from carekit._window import WHATSAPP_WINDOW, ReplyWindow, last_inbound
 from carekit.exceptions import InvalidValue
 
 __all__ = [
@@ -307,8 +307,10 @@ class WindowClosing(EscalationTrigger):
     @checked
     def firing(self, ticket: Ticket, report: SlaReport) -> Firing | None:
         """``lead`` before the window of the last unanswered customer message closes."""
+        if ticket.channel is not self.window.channel:
+            return None
         since = last_inbound(ticket, report.now)
-        closes = window_closes(ticket, self.window, report.now)
+        closes = self.window.closes(since)
         if since is None or closes is None or Timeline(ticket).done:
             return None
         if any(_ANSWER in e.roles and since <= e.at <= report.now for e in ticket.events):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Literal
 
 import attrs
 
@@ -26,11 +25,6 @@ __all__ = ["ENDINGS", "JobEntry", "Outcome", "ending", "entries", "when"]
 
 Outcome = tuple[str, str] | tuple[str, str, str]
 """A job's ending for ``complete_many``: ``(key, outcome)`` or ``(key, outcome, reason)``."""
-
-What = Literal[
-    "enqueued", "claimed", "deferred", "retry", "sent", "suppressed", "rejected", "expired",
-    "cancelled",
-]  # fmt: skip
 
 ENDINGS: frozenset[str] = frozenset({"sent", "suppressed", "rejected", "expired", "cancelled"})
 """The entries that end a job."""

@@ -95,7 +95,7 @@ class WhatsAppSender:
         self.sent: MutableMapping[str, str] = {} if sent is None else sent
         self._client = client if client is not None else httpx.Client(timeout=timeout)
         self._headers = {"Authorization": f"Bearer {token}"}
-        self._network_errors = (httpx.TransportError,)
+        self._network_errors = (httpx.HTTPError,)  # unreachable, timed out, a broken answer
 
     def close(self) -> None:
         """Close the sender's HTTP client."""
