@@ -81,6 +81,10 @@ def test_fitting_recovers_the_published_parameters() -> None:
     assert model.unit == WEEK
     spend, _ = fit_gamma_gamma(cdnow())
     assert (spend.p, spend.q, spend.gamma) == pytest.approx((6.25, 3.74, 15.44), abs=0.01)
+    free = [*cdnow(), PurchaseSummary(3, 10.0, 20.0, WEEK, 0.0)]  # repeats that cost nothing
+    assert fit_gamma_gamma(free)[0] == spend  # carry no spend information: left out
+    with pytest.raises(InvalidValue, match="spent something"):
+        fit_gamma_gamma([PurchaseSummary(0, 0.0, 5.0, WEEK)])
 
 
 def test_the_papers_worked_examples() -> None:

@@ -164,7 +164,14 @@ def test_the_score_is_100_minus_the_weighted_risks_and_explains_itself() -> None
     assert model.trend(_troubled(), now=NOW) == pytest.approx(health.score - 100)  # fine before
 
 
+class ReadsNothingKnown(Signal):
+    name: ClassVar[str] = "odd"
+    needs: ClassVar[str | None] = "purchases"  # not a part of History
+
+
 def test_weights_must_add_up_to_100_and_names_be_unique() -> None:
+    with pytest.raises(PolicyError, match="needs one of"):
+        HealthModel([ReadsNothingKnown(weight=100)])
     with pytest.raises(PolicyError, match="adding up to 90"):
         HealthModel([SlaBreaches(weight=90)])
     with pytest.raises(PolicyError, match="once"):
@@ -241,6 +248,11 @@ def test_the_health_table_names_every_error_by_its_key_path() -> None:
     assert "did you mean 'weight'?" in str(caught.value)
     with pytest.raises(PolicyFileError, match="adding up to 50"):
         loads_policies("[health.signals]\nbad_csat = { weight = 50 }\n")
+    for limit in ("2.5", "inf"):  # a count is a whole number: never quietly cut to one
+        with pytest.raises(PolicyFileError, match=r"sla_breaches\.limit.*whole number"):
+            loads_policies(
+                f"[health.signals]\nsla_breaches = {{ weight = 100, limit = {limit} }}\n"
+            )
 
 
 # -- band changes and the campaigns that react ---------------------------------------------------

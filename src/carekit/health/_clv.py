@@ -144,7 +144,7 @@ def summarise(orders: Iterable[Order], *, now: datetime, unit: timedelta) -> Pur
     return PurchaseSummary(
         frequency=len(repeats),
         recency=(last - first) / unit,
-        age=max((now - first) / unit, (last - first) / unit),
+        age=(now - first) / unit,  # the last purchase day began at or before now
         unit=unit,
         mean_value=float(sum(repeats) / len(repeats)) if repeats else 0.0,
     )
@@ -346,6 +346,10 @@ class GammaGamma:
         x, m = summary.frequency, summary.mean_value
         if x == 0 or m <= 0:
             raise InvalidValue("summary", summary, "a repeat customer with a positive mean value")
+        return self._log_likelihood(x, m)
+
+    def _log_likelihood(self, x: int, m: float) -> float:
+        """Of ``x`` repeat purchases worth ``m`` on average (``x > 0``, ``m > 0``)."""
         p, q, g = self.p, self.q, self.gamma
         return (
             math.lgamma(p * x + q) - math.lgamma(p * x) - math.lgamma(q)

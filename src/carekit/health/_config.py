@@ -131,7 +131,10 @@ def _signal(
         elif isinstance(value, bool) or not isinstance(value, int | float):
             reader.fail(f"{path}.{key}", value, "is not a number")
             return None
-        else:
+        elif isinstance(wanted, int) and not float(value).is_integer():
+            reader.fail(f"{path}.{key}", value, "is not a whole number")
+            return None
+        else:  # a count stays a count, a weight or a ratio a float
             values[key] = type(wanted)(value) if isinstance(wanted, int | float) else value
     try:
         return cls(**values)

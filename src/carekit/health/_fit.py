@@ -87,19 +87,19 @@ def fit_bgnbd(summaries: Iterable[PurchaseSummary]) -> tuple[BgNbd, float]:
 def fit_gamma_gamma(summaries: Iterable[PurchaseSummary]) -> tuple[GammaGamma, float]:
     """The Gamma-Gamma parameters from the repeat customers of ``summaries``, and the LL.
 
-    Customers without a repeat purchase carry no spend information and are left
-    out, as in the model's paper.
+    Customers without a repeat purchase (or whose repeats cost nothing) carry no
+    spend information and are left out, as in the model's paper.
     """
-    rows = Counter((s.frequency, s.mean_value) for s in summaries if s.frequency > 0)
+    rows = Counter(
+        (s.frequency, s.mean_value) for s in summaries if s.frequency > 0 and s.mean_value > 0
+    )
     if not rows:
-        raise InvalidValue("summaries", [], "at least one repeat customer")
-    unit = timedelta(days=1)  # spend has no time in it; the summary needs one
-    summaries_ = [(PurchaseSummary(x, 0.0 if x == 0 else 1.0, 1.0, unit, m), n)
-                  for (x, m), n in rows.items()]  # fmt: skip
+        raise InvalidValue("summaries", [], "at least one repeat customer who spent something")
 
     def log_likelihood(params: Sequence[float]) -> float:
-        model = GammaGamma(*params)
-        return sum(n * model.log_likelihood(s) for s, n in summaries_)
+        p, q, gamma = params
+        model = GammaGamma(p, q, gamma)
+        return sum(n * model._log_likelihood(x, m) for (x, m), n in rows.items())
 
     found = _maximise(log_likelihood, [1.0, 1.0, 1.0])
     return GammaGamma(*found), log_likelihood(found)

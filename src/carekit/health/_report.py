@@ -64,13 +64,14 @@ def health_report(
     ``segment`` maps a customer id to a segment (a tier, a region). Turned red:
     red in ``scores`` and not in ``before`` (the previous period's scores).
     """
-    of = (
-        (lambda _: "all")
-        if segment is None
-        else (lambda c: segment.get(c, "unknown"))
-        if isinstance(segment, Mapping)
-        else segment
-    )
+
+    def of(customer: str) -> str:
+        if segment is None:
+            return "all"
+        if isinstance(segment, Mapping):
+            return segment.get(customer, "unknown")
+        return segment(customer)
+
     now = list(scores)
     earlier = {s.customer_id: s.band for s in before}
     distribution: dict[str, dict[str, int]] = {}

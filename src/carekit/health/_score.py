@@ -102,6 +102,10 @@ class HealthModel:
         window: timedelta = timedelta(days=30),
         policy: SlaPolicy | PolicySelector | None = None,
     ) -> None:
+        for signal in signals:
+            if signal.needs not in {None, "tickets", "answers", "orders"}:
+                raise PolicyError(f"health.signals.{signal.name}", signal.needs,
+                                  "needs one of tickets, answers, orders, or None")  # fmt: skip
         names = [s.name for s in signals]
         if len(set(names)) != len(names):
             raise PolicyError("health.signals", names, "names each signal once")
