@@ -25,7 +25,16 @@ from _table import table
 
 from carekit import Lifecycle, SlaPolicy, Ticket
 from carekit.campaigns import CareEvent
-from carekit.health import BgNbd, GammaGamma, HealthModel, History, Order, Predictive, summarise
+from carekit.health import (
+    BgNbd,
+    GammaGamma,
+    HealthModel,
+    History,
+    Order,
+    Predictive,
+    health_report,
+    summarise,
+)
 
 NOW = datetime(2026, 3, 31, 10, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -61,20 +70,26 @@ def histories(n: int, seed: int = 7) -> list[History]:
     return out
 
 
-def score(customers: list[History]) -> tuple[float, float, float]:
-    """All customers' scores kept (score_all), and the cost per customer with and without a
-    ticket (scores dropped)."""
+def score(customers: list[History]) -> tuple[float, float, float, float]:
+    """Every customer scored as a stream into the health report (score_all ->
+    health_report), the same with every score kept in a list, and the cost per
+    customer with and without a ticket (scores dropped)."""
     model = HealthModel(policy=SlaPolicy.default())
     started = time.perf_counter()
-    model.score_all(customers, now=NOW)
+    report = health_report(model.score_all(customers, now=NOW))
+    streamed = time.perf_counter() - started
+    assert sum(report.distribution["all"].values()) == len(customers)
+    started = time.perf_counter()
+    kept = list(model.score_all(customers, now=NOW))
     every = time.perf_counter() - started
+    del kept
     costs = []
     for part in ([h for h in customers if h.tickets], [h for h in customers if not h.tickets]):
         started = time.perf_counter()
         for history in part:
             model.score(history, now=NOW)
         costs.append((time.perf_counter() - started) / max(len(part), 1))
-    return every, costs[0], costs[1]
+    return streamed, every, costs[0], costs[1]
 
 
 def clv(n: int, *, vectorised: bool) -> tuple[float, float]:
@@ -98,14 +113,17 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     customers = histories(n)
     with_tickets = sum(bool(h.tickets) for h in customers)
-    seconds, with_one, without = score(customers)
+    streamed, kept, with_one, without = score(customers)
     del customers
     plain_n = max(n // 10, 1)
     plain_seconds, plain_mean = clv(plain_n, vectorised=False)
     numpy_seconds, numpy_mean = clv(n, vectorised=True)
     rows = [
-        ["health score (9 signals)", f"{n:,}", f"{seconds:.1f} s", f"{seconds / n * 1e6:.1f} µs",
-         f"{with_tickets:,} with a ticket", "under 30 s for 1,000,000"],
+        ["health score (9 signals), streamed into the report", f"{n:,}", f"{streamed:.1f} s",
+         f"{streamed / n * 1e6:.1f} µs", f"{with_tickets:,} with a ticket",
+         "under 30 s for 1,000,000"],
+        ["health score, every score kept in a list", f"{n:,}", f"{kept:.1f} s",
+         f"{kept / n * 1e6:.1f} µs", "", ""],
         ["CLV, 13 steps, NumPy arrays", f"{n:,}", f"{numpy_seconds:.1f} s",
          f"{numpy_seconds / n * 1e6:.2f} µs", f"mean {numpy_mean:.2f}", ""],
         ["CLV, 13 steps, pure Python", f"{plain_n:,}", f"{plain_seconds:.1f} s",
@@ -115,8 +133,8 @@ def main() -> None:
     print(table(["", "customers", "time", "per customer", "", "target"], rows))
     print(
         f"\nper customer: {with_one * 1e6:.1f} µs with a ticket (its SLA graded), "
-        f"{without * 1e6:.1f} µs without; the rest of the first row is the garbage "
-        "collector walking the histories and the scores kept in memory"
+        f"{without * 1e6:.1f} µs without; keeping every score costs the garbage "
+        "collector's walks over the histories and the scores held in memory"
     )
 
 

@@ -3,9 +3,12 @@ the TOML table, and the campaigns that react to a customer turning red."""
 
 from __future__ import annotations
 
+import pickle
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -164,6 +167,45 @@ def test_the_score_is_100_minus_the_weighted_risks_and_explains_itself() -> None
     assert model.trend(_troubled(), now=NOW) == pytest.approx(health.score - 100)  # fine before
 
 
+def test_a_reading_writes_its_sentence_when_first_read_and_is_frozen() -> None:
+    calls: list[int] = []
+
+    def say(count: int) -> str:
+        calls.append(count)
+        return f"{count} things"
+
+    later = Reading.later("things", 3, 0.5, say, 3)
+    assert [] == calls  # not written yet
+    assert later == Reading("things", 3, 0.5, "3 things")  # compared by the four
+    assert hash(later) == hash(Reading("things", 3, 0.5, "3 things"))
+    assert "3 things" == later.sentence == later.sentence
+    assert [3] == calls  # written once
+    assert later != Reading("things", 3, 0.5, "three things")
+    assert "Reading(signal='things', value=3, risk=0.5, sentence='3 things')" == repr(later)
+    assert later == pickle.loads(pickle.dumps(Reading.later("things", 3, 0.5, say, 3)))
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        later.risk = 0.0
+
+
+def test_score_all_is_a_stream_and_names_a_wrong_item() -> None:
+    model = HealthModel(policy=SlaPolicy.default())
+    read: list[str] = []
+
+    def base() -> Iterator[History]:
+        for customer in ("a", "b", "c"):
+            read.append(customer)
+            yield History(customer)
+
+    scores = model.score_all(base(), now=NOW)
+    assert [] == read  # nothing read before the first score is asked for
+    assert "a" == next(scores).customer_id
+    assert ["a"] == read
+    assert ["b", "c"] == [s.customer_id for s in scores]
+    wrong = model.score_all(iter([History("a"), "b"]), now=NOW)  # type: ignore[arg-type]
+    with pytest.raises(InvalidValue, match=r"histories\[1\]"):
+        list(wrong)
+
+
 class ReadsNothingKnown(Signal):
     name: ClassVar[str] = "odd"
     needs: ClassVar[str | None] = "purchases"  # not a part of History
@@ -301,8 +343,8 @@ def test_on_health_matches_only_a_change_into_its_band() -> None:
 def test_the_kpi_report_shows_health_by_segment_and_who_turned_red() -> None:
     model = HealthModel(policy=SlaPolicy.default(), bands=Bands(green=90, yellow=85))
     histories = [_troubled(), History("budi"), History("asep")]
-    before = model.score_all(histories, now=NOW - 40 * D)
-    after = model.score_all(histories, now=NOW)
+    before = list(model.score_all(histories, now=NOW - 40 * D))
+    after = list(model.score_all(histories, now=NOW))
     tiers = {"siti": "vip", "budi": "standard", "asep": "standard"}
     health = health_report(after, before=before, segment=tiers)
     assert {

@@ -14,6 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from carekit import Metric, SlaPolicy, Ticket
+from carekit._timeline import Timeline, done_at
 from carekit.exceptions import InvalidTransition
 from carekit.kpis import first_response_times, reopen_rate, resolution_times
 from tests.test_roles import PhoneLifecycle
@@ -95,3 +96,12 @@ def test_resolution_instants_agree(ticket: Ticket) -> None:
     if resumed.stopped_at is not None:  # resolved now: its stop is the last resolution
         assert [resumed.stopped_at] == [ticket.created_at + d for d in last]
         assert stops[-1] == resumed.stopped_at
+
+
+@settings(max_examples=300, deadline=None)
+@given(ticket=LOGS, back=st.integers(min_value=-3600, max_value=30 * 7200))
+def test_done_at_is_the_folds_done(ticket: Ticket, back: int) -> None:
+    """The backward read of the log says what the whole fold says, at any instant."""
+    now = (ticket.last_event_at - timedelta(seconds=back)).timestamp()
+    assert done_at(ticket, now) is Timeline(ticket, now).done
+    assert done_at(ticket) is Timeline(ticket).done

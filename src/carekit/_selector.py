@@ -83,6 +83,9 @@ class PolicySelector:
     @checked
     def select(self, ticket: Ticket, customer: Customer | None = None) -> SlaPolicy:
         """The policy for ``ticket`` (see :meth:`choose` for the why)."""
+        return self._select(ticket, customer)
+
+    def _select(self, ticket: Ticket, customer: Customer | None = None) -> SlaPolicy:
         if not self.rules and type(self).choose is PolicySelector.choose:
             return self.default  # nothing to choose from: skip building the explanation
         return self.choose(ticket, customer).policy

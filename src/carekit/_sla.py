@@ -37,16 +37,15 @@ import attrs
 
 from carekit._calendar import BusinessCalendar
 from carekit._check import checked, typed_fields
-from carekit._model import Channel, Priority, Role, Status, Ticket, as_channel, as_priority
+from carekit._model import Channel, Priority, Status, Ticket, as_channel, as_priority
 from carekit._sla_report import Change, ClockState, Metric, SlaClock, SlaReport, new_clock
 from carekit._time import to_utc
-from carekit._timeline import Cycle, Timeline
+from carekit._timeline import Cycle, Timeline, changes_course, done_at
 from carekit._window import window_closes
 from carekit.exceptions import PolicyError
 
 __all__ = ["DEFAULT_PAUSE_ON", "SlaPolicy", "Target", "TargetKey"]
 
-_CHANGES = frozenset({Role.PRIORITY_CHANGE, Role.CHANNEL_CHANGE})
 
 
 def _warn_at(value: Iterable[float]) -> tuple[float, ...]:
@@ -218,6 +217,9 @@ class SlaPolicy:
         priority, then any. ``ticket`` carries the priority and channel in
         force at the moment that matters (the cycle's stop, or now).
         """
+        return self._target(metric, ticket)
+
+    def _target(self, metric: Metric, ticket: Ticket) -> tuple[Target, str] | None:
         ch, pr = ticket.channel, ticket.priority
         memo = (metric, ch, pr)
         try:
@@ -243,18 +245,19 @@ class SlaPolicy:
         of its targets cannot have breached one. Otherwise (still open, a priority
         or channel change, a subclass's own ``evaluate``), ``True``: evaluate it.
         """
-        if type(self).evaluate is not SlaPolicy.evaluate:
+        return self._may_have_breached(ticket, to_utc(now, "now"))
+
+    def _may_have_breached(self, ticket: Ticket, at: datetime) -> bool:
+        kind = type(self)
+        if kind.evaluate is not SlaPolicy.evaluate:
             return True  # a subclass grades its own way
-        at = to_utc(now, "now")
-        if ticket.last_event_at > at or any(
-            not e.roles.isdisjoint(_CHANGES) for e in ticket.events
-        ):
+        last = ticket.last_event_at
+        if last > at or not done_at(ticket) or changes_course(ticket):
             return True
-        if not Timeline(ticket, at.timestamp()).done:
-            return True
-        life = ticket.last_event_at - ticket.created_at
+        target_for = self._target if kind.target_for is SlaPolicy.target_for else self.target_for
+        life = last - ticket.created_at
         for metric in self._metrics:
-            found = self.target_for(metric, ticket)
+            found = target_for(metric, ticket)
             if found is not None and life >= found[0].duration:
                 return True
         return False

@@ -29,13 +29,14 @@ from collections.abc import Sequence
 from carekit._model import Role, Ticket, as_channel, as_priority, new_ticket
 from carekit._sla_report import Change
 
-__all__ = ["Cycle", "Timeline"]
+__all__ = ["Cycle", "Timeline", "changes_course", "done_at"]
 
 Cycle = tuple[float, float | None]
 """A cycle's (start, stop) in epoch seconds; stop is ``None`` while it runs."""
 
 # what the fold needs of an event's roles, as bits: computed once per set of roles
 _AGENT, _CUSTOMER, _RESOLUTION, _REOPEN, _PRIORITY, _CHANNEL = 1, 2, 4, 8, 16, 32
+_ASSIGNMENT = 64
 _BITS = {
     Role.AGENT_REPLY: _AGENT,
     Role.CUSTOMER_MESSAGE: _CUSTOMER,
@@ -43,6 +44,7 @@ _BITS = {
     Role.REOPEN: _REOPEN,
     Role.PRIORITY_CHANGE: _PRIORITY,
     Role.CHANNEL_CHANGE: _CHANNEL,
+    Role.ASSIGNMENT: _ASSIGNMENT,
 }
 _FLAGS: dict[frozenset[Role], int] = {}
 
@@ -52,6 +54,32 @@ def _flags(roles: frozenset[Role]) -> int:
     if flags is None:
         flags = _FLAGS[roles] = sum(_BITS.get(r, 0) for r in roles)
     return flags
+
+
+def done_at(ticket: Ticket, now: float = math.inf) -> bool:
+    """``Timeline(ticket, now).done`` without the fold, read from the end of the log.
+
+    The last resolution or reopening up to ``now`` (epoch seconds) decides.
+    """
+    events = ticket.events
+    flags_of = _FLAGS
+    for i in range(len(events) - 1, 0, -1):  # the opening event never resolves
+        event = events[i]
+        roles = event.roles
+        flags = flags_of[roles] if roles in flags_of else _flags(roles)
+        if flags & (_RESOLUTION | _REOPEN) and event.at.timestamp() <= now:
+            return bool(flags & _RESOLUTION)
+    return False
+
+
+def changes_course(ticket: Ticket) -> bool:
+    """Whether an event of ``ticket`` changed its priority or channel (its targets)."""
+    flags_of = _FLAGS
+    for event in ticket.events:
+        roles = event.roles
+        if (flags_of[roles] if roles in flags_of else _flags(roles)) & (_PRIORITY | _CHANNEL):
+            return True
+    return False
 
 
 class Timeline:

@@ -72,17 +72,17 @@ def health_report(
             return segment.get(customer, "unknown")
         return segment(customer)
 
-    now = list(scores)
     earlier = {s.customer_id: s.band for s in before}
     distribution: dict[str, dict[str, int]] = {}
-    for score in now:
+    turned: list[tuple[str, tuple[str, ...]]] = []
+    latest: datetime | None = None
+    for score in scores:  # one pass, keeping only who turned red: scores may be a stream
         for name in {of(score.customer_id), "all"}:
             bands = distribution.setdefault(name, dict.fromkeys(_BANDS, 0))
             bands[score.band] += 1
+        if score.band == "red" and earlier.get(score.customer_id, "red") != "red":
+            turned.append((score.customer_id, score.reasons))
+        if latest is None or score.at > latest:
+            latest = score.at
     ordered = dict(sorted(distribution.items(), key=lambda kv: (kv[0] == "all", kv[0])))
-    turned = tuple(
-        (s.customer_id, s.reasons)
-        for s in now
-        if s.band == "red" and earlier.get(s.customer_id, "red") != "red"
-    )
-    return HealthReport(max((s.at for s in now), default=None), ordered, turned)
+    return HealthReport(latest, ordered, tuple(turned))

@@ -11,7 +11,9 @@ A change of band is a care event (``health_changed``) that campaigns react to
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import itertools
+import operator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -22,7 +24,7 @@ from carekit._model import CareEvent
 from carekit._selector import PolicySelector
 from carekit._sla import SlaPolicy
 from carekit._time import to_utc
-from carekit.exceptions import PolicyError
+from carekit.exceptions import InvalidValue, PolicyError
 from carekit.health._signals import DEFAULT_SIGNALS, History, Reading, Signal
 
 __all__ = ["Bands", "HealthModel", "HealthScore"]
@@ -78,8 +80,26 @@ class HealthScore:
         return "\n".join(lines)
 
 
-def _points(pair: tuple[Reading, float]) -> float:
-    return pair[1]
+_points = operator.itemgetter(1)
+
+_Plan = tuple[tuple[str | None, tuple[tuple[Reading, float], ...], tuple[Signal, ...]], ...]
+
+
+def _plan(signals: Sequence[Signal], window: timedelta, policy: PolicySelector | None) -> _Plan:
+    """The signals in runs that read the same part of a history.
+
+    Each run comes with the readings of a customer with none of that part: the
+    same for every such customer.
+    """
+    nobody, at = History("-"), datetime(2000, 1, 1, tzinfo=UTC)
+    runs = []
+    for needs, run in itertools.groupby(signals, key=lambda signal: signal.needs):
+        group = tuple(run)
+        quiet = () if needs is None else tuple(
+            (s.measure(nobody, now=at, window=window, policy=policy), 0.0) for s in group
+        )  # fmt: skip
+        runs.append((needs, quiet, group))
+    return tuple(runs)
 
 
 class HealthModel:
@@ -119,13 +139,7 @@ class HealthModel:
         self.bands = bands or Bands()
         self.window = window
         self.policy = PolicySelector([], policy) if isinstance(policy, SlaPolicy) else policy
-        # a signal's reading of a customer with none of what it reads is the same for all
-        nobody, at = History("-"), datetime(2000, 1, 1, tzinfo=UTC)
-        self._plan = tuple(
-            (signal, signal.needs, None if signal.needs is None
-             else (signal.measure(nobody, now=at, window=window, policy=self.policy), 0.0))
-            for signal in self.signals
-        )  # fmt: skip
+        self._plan = _plan(self.signals, window, self.policy)
 
     @checked
     def score(self, history: History, *, now: datetime) -> HealthScore:
@@ -133,16 +147,20 @@ class HealthModel:
         return self._score(history, to_utc(now, "now"))
 
     def _score(self, history: History, now: datetime) -> HealthScore:
-        found = []
+        found: list[tuple[Reading, float]] = []
         window, policy = self.window, self.policy
-        for signal, needs, quiet in self._plan:
-            if quiet is not None and not getattr(history, needs):  # type: ignore[arg-type]
-                found.append(quiet)
+        total = 100.0
+        for needs, quiet, signals in self._plan:
+            if needs is not None and not getattr(history, needs):
+                found += quiet  # none of what they read: the readings every such customer gets
                 continue
-            reading = signal.measure(history, now=now, window=window, policy=policy)
-            found.append((reading, 0.0 - signal.weight * reading.risk))
+            for signal in signals:
+                reading = signal.measure(history, now=now, window=window, policy=policy)
+                points = 0.0 - signal.weight * reading.risk
+                total += points
+                found.append((reading, points))
         found.sort(key=_points)
-        value = max(0.0, 100 + sum(points for _, points in found))
+        value = max(0.0, total)
         return HealthScore(history.customer_id, now, value, self.bands.of(value), tuple(found))
 
     @checked
@@ -171,7 +189,18 @@ class HealthModel:
                          id=f"health-{after.band}@{after.at:%Y%m%dT%H%M%S}", data=data)  # fmt: skip
 
     @checked
-    def score_all(self, histories: Iterable[History], *, now: datetime) -> list[HealthScore]:
-        """Every customer's health at ``now``."""
-        now = to_utc(now, "now")
-        return [self._score(h, now) for h in histories]
+    def score_all(self, histories: Iterable[History], *, now: datetime) -> Iterator[HealthScore]:
+        """Every customer's health at ``now``, as a stream.
+
+        Each score is made when it is read, from the next history: a customer base
+        read from a database cursor is scored without holding all of it (or all the
+        scores) in memory. ``list()`` it to keep them.
+        """
+        return self._stream(histories, to_utc(now, "now"))
+
+    def _stream(self, histories: Iterable[History], now: datetime) -> Iterator[HealthScore]:
+        one = self._score
+        for i, history in enumerate(histories):
+            if history.__class__ is not History and not isinstance(history, History):
+                raise InvalidValue(f"histories[{i}]", history, "a History")
+            yield one(history, now)

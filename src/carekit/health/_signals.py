@@ -12,7 +12,7 @@ to 100). Subclass :class:`Signal` for your own: set ``name`` and implement
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import ClassVar
 
@@ -23,7 +23,7 @@ from carekit._duration import format_duration
 from carekit._model import CareEvent, Role, Ticket
 from carekit._selector import PolicySelector
 from carekit._sla import SlaPolicy
-from carekit._timeline import Timeline
+from carekit._timeline import done_at
 from carekit.exceptions import InvalidValue
 from carekit.health._clv import Order
 
@@ -75,7 +75,6 @@ class History:
     orders: tuple[Order, ...] = attrs.field(default=(), converter=_tuple_of_orders)
 
 
-@attrs.frozen
 class Reading:
     """What one signal found.
 
@@ -84,18 +83,74 @@ class Reading:
         value: what it measured (a count, days, a ratio).
         risk: 0 (healthy) to 1 (as bad as it gets).
         sentence: the finding in words.
+
+    Frozen, compared and hashed by those four. :meth:`later` makes one whose
+    sentence is written when first read: scoring a million customers reads few
+    sentences, and writing them was most of the cost of a reading.
     """
+
+    __slots__ = ("_args", "_say", "_sentence", "risk", "signal", "value")
 
     signal: str
     value: float
     risk: float
-    sentence: str
+    _sentence: str | None
+    _say: Callable[..., str] | None
+    _args: tuple[object, ...]
 
+    def __init__(self, signal: str, value: float, risk: float, sentence: str) -> None:
+        for name, held in (("signal", signal), ("value", value), ("risk", risk),
+                           ("_sentence", sentence), ("_say", None), ("_args", ())):  # fmt: skip
+            object.__setattr__(self, name, held)
 
-@functools.lru_cache(maxsize=8192)
-def _reading(signal: str, value: float, risk: float, sentence: str) -> Reading:
-    """A reading, shared: most customers' readings repeat (no ticket, no answer)."""
-    return Reading(signal, value, risk, sentence)
+    @classmethod
+    def later(
+        cls, signal: str, value: float, risk: float, say: Callable[..., str], *args: object
+    ) -> Reading:
+        """A reading whose sentence is ``say(*args)``, written when first read."""
+        made = cls.__new__(cls)
+        put = object.__setattr__
+        put(made, "signal", signal)
+        put(made, "value", value)
+        put(made, "risk", risk)
+        put(made, "_sentence", None)
+        put(made, "_say", say)
+        put(made, "_args", args)
+        return made
+
+    @property
+    def sentence(self) -> str:
+        """The finding in words (``"3 SLA breaches in 30 days"``)."""
+        said: str | None = self._sentence
+        if said is None:
+            said = self._say(*self._args)  # type: ignore[misc]  # set by later()
+            object.__setattr__(self, "_sentence", said)
+            object.__setattr__(self, "_args", ())
+        return said
+
+    def _key(self) -> tuple[str, float, float, str]:
+        return (self.signal, self.value, self.risk, self.sentence)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Reading(signal={self.signal!r}, value={self.value!r}, risk={self.risk!r}, "
+                f"sentence={self.sentence!r})")  # fmt: skip
+
+    def __reduce__(self) -> tuple[type[Reading], tuple[str, float, float, str]]:
+        return (Reading, self._key())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise attrs.exceptions.FrozenInstanceError
+
+    def __delattr__(self, name: str) -> None:
+        raise attrs.exceptions.FrozenInstanceError
 
 
 def _share(value: float, limit: float) -> float:
@@ -164,8 +219,12 @@ class Counted(Signal):
     ) -> Reading:
         """The count, its share of ``limit``, and ``"3 <nouns> in 30 days"``."""
         count = self.count(history, now=now, window=window, policy=policy)
-        said = f"{count} {self.nouns[count != 1]} in {_days(window)}"
-        return _reading(self.name, count, _share(count, self.limit), said)
+        return Reading.later(self.name, count, _share(count, self.limit),
+                             _counted, count, self.nouns, window)  # fmt: skip
+
+
+def _counted(count: int, nouns: tuple[str, str], window: timedelta) -> str:
+    return f"{count} {nouns[count != 1]} in {_days(window)}"
 
 
 @attrs.frozen(kw_only=True, field_transformer=typed_fields)
@@ -185,8 +244,8 @@ class SlaBreaches(Counted):
         count = 0
         for ticket in history.tickets if policy is not None else ():
             if _in(ticket.created_at, now, window):
-                chosen: SlaPolicy = policy.select(ticket)  # type: ignore[union-attr]
-                if not chosen.may_have_breached(ticket, now=now):
+                chosen: SlaPolicy = policy._select(ticket)  # type: ignore[union-attr]
+                if not chosen._may_have_breached(ticket, now):
                     continue  # done well within its targets: nothing to grade
                 report = chosen.evaluate(ticket, now=now)
                 count += sum(clock.breached for clock in report.all_clocks())
@@ -264,9 +323,13 @@ class RepeatContacts(Signal):
                 and (ticket.tags & before.tags or not (ticket.tags or before.tags))
                 for before in opened[:i]
             )
-        return _reading(self.name, count, _share(count, self.limit),
-                       f"{count} repeat contact{'s' if count != 1 else ''} within "
-                       f"{_days(self.within)} of an earlier one")  # fmt: skip
+        return Reading.later(self.name, count, _share(count, self.limit),
+                             _repeats, count, self.within)  # fmt: skip
+
+
+def _repeats(count: int, within: timedelta) -> str:
+    plural = "s" if count != 1 else ""
+    return f"{count} repeat contact{plural} within {_days(within)} of an earlier one"
 
 
 def _scores(history: History, kind: str, now: datetime, window: timedelta) -> list[float]:
@@ -294,9 +357,12 @@ class BadCsat(Signal):
     ) -> Reading:
         """Bad CSAT answers in the window."""
         count = sum(s <= self.bad for s in _scores(history, "csat_rated", now, window))
-        return _reading(self.name, count, _share(count, self.limit),
-                       f"{count} bad survey answer{'s' if count != 1 else ''} (1-{self.bad} of 5) "
-                       f"in {_days(window)}")  # fmt: skip
+        return Reading.later(self.name, count, _share(count, self.limit),
+                             _bad_answers, count, self.bad, window)  # fmt: skip
+
+
+def _bad_answers(count: int, bad: int, window: timedelta) -> str:
+    return f"{count} bad survey answer{'s' if count != 1 else ''} (1-{bad} of 5) in {_days(window)}"
 
 
 @attrs.frozen(kw_only=True, field_transformer=typed_fields)
@@ -313,11 +379,17 @@ class NpsDetractor(Signal):
         """The latest NPS answer: 1 if 0-6, else 0."""
         answers = _scores(history, "nps_answered", now, window)
         if not answers:
-            return _reading(self.name, 0, 0.0, f"no NPS answer in {_days(window)}")
+            return Reading.later(self.name, 0, 0.0, _no_nps, window)
         latest = answers[-1]
-        detractor = latest <= 6
-        said = f"NPS answer {latest:g}: {'a detractor' if detractor else 'not a detractor'}"
-        return _reading(self.name, latest, float(detractor), said)
+        return Reading.later(self.name, latest, float(latest <= 6), _nps, latest)
+
+
+def _no_nps(window: timedelta) -> str:
+    return f"no NPS answer in {_days(window)}"
+
+
+def _nps(latest: float) -> str:
+    return f"NPS answer {latest:g}: {'a detractor' if latest <= 6 else 'not a detractor'}"
 
 
 @attrs.frozen(kw_only=True, field_transformer=typed_fields)
@@ -333,16 +405,19 @@ class OldestOpenTicket(Signal):
         self, history: History, *, now: datetime, window: timedelta, policy: PolicySelector | None
     ) -> Reading:
         """The age of the oldest ticket not done at ``now``."""
+        stamp = now.timestamp()
         open_since = [
-            t.created_at
-            for t in history.tickets
-            if t.created_at <= now and not Timeline(t, now.timestamp()).done
+            t.created_at for t in history.tickets if t.created_at <= now and not done_at(t, stamp)
         ]
         if not open_since:
-            return _reading(self.name, 0, 0.0, "no open ticket")
+            return Reading(self.name, 0, 0.0, "no open ticket")
         age = now - min(open_since)
-        return _reading(self.name, age / timedelta(days=1), _share(age / self.limit, 1),
-                       f"the oldest open ticket has waited {_days(age)}")  # fmt: skip
+        return Reading.later(self.name, age / timedelta(days=1), _share(age / self.limit, 1),
+                             _waited, age)  # fmt: skip
+
+
+def _waited(age: timedelta) -> str:
+    return f"the oldest open ticket has waited {_days(age)}"
 
 
 @attrs.frozen(kw_only=True, field_transformer=typed_fields)
@@ -365,14 +440,17 @@ class PurchaseGap(Signal):
         if orders and orders[-1].at > now:
             orders = tuple(o for o in orders if o.at <= now)
         if len(orders) < 2:
-            return _reading(self.name, 0, 0.0, "no purchase rhythm yet (fewer than 2 orders)")
-        rhythm = (orders[-1].at - orders[0].at) / (len(orders) - 1)  # the mean gap
-        since = now - orders[-1].at
+            return Reading(self.name, 0, 0.0, "no purchase rhythm yet (fewer than 2 orders)")
+        last = orders[-1].at
+        rhythm = (last - orders[0].at) / (len(orders) - 1)  # the mean gap
+        since = now - last
         ratio = since / rhythm if rhythm else 0.0
         risk = _share(ratio - 1, self.worst - 1)
-        return _reading(self.name, ratio, risk,
-                       f"{_days(since)} since the last purchase, "
-                       f"{ratio:.1f} times the usual {_days(rhythm)}")  # fmt: skip
+        return Reading.later(self.name, ratio, risk, _gap, since, ratio, rhythm)
+
+
+def _gap(since: timedelta, ratio: float, rhythm: timedelta) -> str:
+    return f"{_days(since)} since the last purchase, {ratio:.1f} times the usual {_days(rhythm)}"
 
 
 @attrs.frozen(kw_only=True, field_transformer=typed_fields)
@@ -399,10 +477,17 @@ class FallingOrders(Signal):
             elif start < order.at <= middle:
                 before += float(order.amount)
         if before <= 0:
-            return _reading(self.name, 0, 0.0, f"no orders in the {_days(window)} before")
+            return Reading.later(self.name, 0, 0.0, _no_orders, window)
         fall = max(0.0, 1 - recent / before)
-        return _reading(self.name, fall, _share(fall, self.worst),
-                       f"order value down {fall:.0%} on the {_days(window)} before")  # fmt: skip
+        return Reading.later(self.name, fall, _share(fall, self.worst), _fall, fall, window)
+
+
+def _no_orders(window: timedelta) -> str:
+    return f"no orders in the {_days(window)} before"
+
+
+def _fall(fall: float, window: timedelta) -> str:
+    return f"order value down {fall:.0%} on the {_days(window)} before"
 
 
 DEFAULT_SIGNALS: tuple[Signal, ...] = (
