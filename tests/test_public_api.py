@@ -21,6 +21,7 @@ import carekit
 
 PUBLIC_MODULES = {
     "carekit",
+    "carekit.calendars",
     "carekit.campaigns",
     "carekit.aio",
     "carekit.aio.memory",

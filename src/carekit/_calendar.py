@@ -31,23 +31,34 @@ number of seconds, so the sums are exact.
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from itertools import pairwise
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
 from carekit._check import checked
+from carekit._hours import (
+    DAY,
+    WEEKDAYS,
+    Span,
+    as_date,
+    fmt,
+    holiday_table,
+    length,
+    spans,
+    subtract,
+    weekday_table,
+)
 from carekit._time import zone
 from carekit.exceptions import CalendarError, InvalidValue, NaiveDatetimeError
 
-__all__ = ["WEEKDAYS", "BusinessCalendar", "IntervalSpec"]
+__all__ = ["WEEKDAYS", "BusinessCalendar", "Closure", "IntervalSpec"]
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_DAY = 86_400
+_DAY = DAY
+_IDLE_DAYS = 3660  # a calendar without a working day in ten years has none
 _MIN_YEAR, _MAX_YEAR = 1, 9999  # the years calendars cover: all of datetime's
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _PROBE = 2 * _DAY  # how often the zone's offset is probed for a change
@@ -78,94 +89,7 @@ def _instant_text(x: float) -> str:
 
 
 IntervalSpec = str | Sequence[str]
-"""An interval as ``"08:00-17:00"`` or as a pair ``("08:00", "17:00")``."""
-
-_HHMM = re.compile(r"^([0-2]\d):([0-5]\d)$")
-_Span = tuple[int, int]  # minutes from the start of the day; the end may pass 1440
-
-
-def _minutes(text: object, where: str, spec: object, *, end: bool) -> int:
-    match = _HHMM.match(text) if isinstance(text, str) else None
-    if match is None:
-        raise CalendarError(where, spec, f"has {text!r}, which is not a time as 'HH:MM'")
-    hours, minutes = int(match[1]), int(match[2])
-    value = hours * 60 + minutes
-    if value > 1440 or (value == 1440 and not end):
-        raise CalendarError(
-            where, spec, f"has {text!r}: times run from 00:00 to 24:00 (24:00 only as an end)"
-        )
-    return value
-
-
-def _span(spec: object, where: str) -> _Span:
-    if isinstance(spec, str):
-        parts: Sequence[object] = spec.split("-")
-    elif isinstance(spec, Sequence) and not isinstance(spec, str | bytes):
-        parts = list(spec)
-    else:
-        raise CalendarError(where, spec, "is not an interval such as '08:00-17:00'")
-    if len(parts) != 2:
-        raise CalendarError(where, spec, "is not an interval such as '08:00-17:00'")
-    start = _minutes(parts[0], where, spec, end=False)
-    end = _minutes(parts[1], where, spec, end=True)
-    if start == end:
-        raise CalendarError(where, spec, "is empty (start equals end)")
-    if end < start:  # crosses midnight: runs into the next day
-        end += 1440
-    return (start, end)
-
-
-def _spans(specs: object, where: str) -> tuple[_Span, ...]:
-    if isinstance(specs, str):
-        specs = [s.strip() for s in specs.split(",") if s.strip()]
-    if not isinstance(specs, Iterable):
-        raise CalendarError(where, specs, "is not a list of intervals")
-    spans = sorted(_span(spec, where) for spec in specs)
-    for (s1, e1), (s2, e2) in pairwise(spans):
-        if s2 < e1:
-            raise CalendarError(
-                where, f"{_fmt((s2, e2))}", f"overlaps {_fmt((s1, e1))} on the same day"
-            )
-    return tuple(spans)
-
-
-def _fmt(span: _Span) -> str:
-    s, e = span
-    e = e - 1440 if e > 1440 else e
-    return f"{s // 60:02d}:{s % 60:02d}-{e // 60:02d}:{e % 60:02d}"
-
-
-def _weekday(key: object) -> int:
-    if isinstance(key, int) and not isinstance(key, bool) and 0 <= key <= 6:
-        return key
-    if isinstance(key, str):
-        name = key.strip().lower()
-        for i, day in enumerate(WEEKDAYS):
-            if name in {day, day[:3]}:
-                return i
-    raise CalendarError("hours", key, "is not a weekday (monday..sunday, mon..sun or 0..6)")
-
-
-def _weekday_keys(key: object) -> list[int]:
-    if isinstance(key, str) and "-" in key:  # a range such as "mon-fri"
-        first, last = (_weekday(k) for k in key.split("-", 1))
-        return (
-            list(range(first, last + 1)) if first <= last else [*range(first, 7), *range(last + 1)]
-        )
-    return [_weekday(key)]
-
-
-def _as_date(value: object, where: str) -> date:
-    if isinstance(value, datetime):
-        raise CalendarError(where, value, "is a datetime; give a date")
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise CalendarError(where, value, "is not a date (YYYY-MM-DD)")
+"""An interval as ``"08:00-17:00"`` (seconds allowed: ``"08:00:30"``) or a pair."""
 
 
 def _seconds(at: datetime, name: str) -> float:
@@ -184,10 +108,6 @@ def _instant(seconds: float) -> datetime:
     if not _LO <= seconds < _HI:
         raise CalendarError("result", _instant_text(seconds), f"is not {_RANGE}")
     return datetime.fromtimestamp(seconds, UTC)
-
-
-def _length(spans: Sequence[_Span]) -> int:
-    return sum(e - s for s, e in spans)
 
 
 @attrs.frozen
@@ -210,6 +130,28 @@ class _Window:
             return 0.0
         end = self.ends[i]
         return self.cum[i] + (x if x < end else end) - self.starts[i]
+
+
+@attrs.frozen
+class Closure:
+    """Why a calendar is closed at an instant (:meth:`BusinessCalendar.why_closed`).
+
+    Attributes:
+        reason: ``"holiday"``, ``"override"`` (the date's own hours), ``"break"``
+            or ``"outside_hours"``.
+        name: the holiday's name.
+        opens: when the calendar opens next (``None``: never, within its years).
+    """
+
+    reason: Literal["holiday", "override", "break", "outside_hours"]
+    name: str | None
+    opens: datetime | None
+
+    def __str__(self) -> str:
+        said = {"holiday": f"a holiday ({self.name})", "override": "the date's own hours",
+                "break": "a break", "outside_hours": "outside the hours"}[self.reason]  # fmt: skip
+        until = "" if self.opens is None else f" until {self.opens:%Y-%m-%d %H:%M} UTC"
+        return f"{said}{until}"
 
 
 class BusinessCalendar:
@@ -245,35 +187,43 @@ class BusinessCalendar:
         timezone: str = "UTC",
         *,
         hours: Mapping[Any, Any],
-        holidays: Iterable[date | str] = (),
+        breaks: Mapping[Any, Any] | Sequence[Any] | str | None = None,
+        holidays: Iterable[Any] = (),
         overrides: Mapping[Any, Any] | None = None,
         name: str | None = None,
+        precedence: Literal["override", "holiday"] = "override",
+        end_of_shift: Literal["keep", "next_opening"] = "keep",
     ) -> None:
         self.timezone = timezone
         self._tz: tzinfo = zone(timezone)
-        if not isinstance(hours, Mapping):
-            raise CalendarError("hours", hours, "is not a mapping of weekdays to intervals")
-        week: list[tuple[_Span, ...]] = [() for _ in WEEKDAYS]
-        named: dict[int, object] = {}
-        for key, specs in hours.items():
-            for day in _weekday_keys(key):
-                if day in named:
-                    raise CalendarError(WEEKDAYS[day], specs, "is given twice in hours")
-                named[day] = specs
-                week[day] = _spans(specs, WEEKDAYS[day])
-        self._week = tuple(week)
-        self.holidays = frozenset(_as_date(d, "holidays") for d in holidays)
+        if breaks is None or isinstance(breaks, Mapping):
+            self._breaks = weekday_table(breaks or {}, "breaks")
+        else:
+            self._breaks = (spans(breaks, "breaks"),) * 7
+        self._hours = weekday_table(hours, "hours")
+        self._week = tuple(subtract(h, b) for h, b in zip(self._hours, self._breaks, strict=True))
+        once, self._yearly, feeds = holiday_table(holidays)
+        self._once = once
+        self._feeds = tuple(feeds)
+        self.holidays = frozenset(once)
+        """The one-off holidays (dates); yearly ones and feeds are asked by :meth:`holiday`."""
         self._overrides = {
-            _as_date(d, "overrides"): _spans(specs, f"overrides[{d}]")
+            as_date(d, "overrides"): spans(specs, f"overrides[{d}]")
             for d, specs in (overrides or {}).items()
         }
         self.name = name or f"{timezone} business hours"
+        self.precedence = precedence
+        """Which wins on a date that is both a holiday and an override (default: the override)."""
+        self.end_of_shift = end_of_shift
+        """A deadline that lands exactly on a closing: kept there, or moved to the next opening."""
         self._always = False
+        self._fed: dict[int, Mapping[date, str]] = {}  # year -> the feeds' holidays
         self._check_midnight_spills()
-        self._week_minutes = tuple(_length(spans) for spans in self._week)
-        self._special: dict[int, set[date]] = {}  # year -> its holidays and overrides
-        for special in self.holidays | self._overrides.keys():
-            self._special.setdefault(special.year, set()).add(special)
+        self._week_seconds = tuple(length(day) for day in self._week)
+        self._irregular: dict[int, set[date]] = {}  # year -> its one-off holidays and overrides
+        for special in once.keys() | self._overrides.keys():
+            self._irregular.setdefault(special.year, set()).add(special)
+        self._specials: dict[int, frozenset[date]] = {}
         self._blocks: dict[int, list[tuple[float, float]]] = {}
         self._windows: dict[int, _Window] = {}
         self._current: _Window | None = None
@@ -305,32 +255,67 @@ class BusinessCalendar:
 
     # -- definition ---------------------------------------------------------------
 
-    def _day_spans(self, day: date) -> tuple[_Span, ...]:
-        if day in self._overrides:
-            return self._overrides[day]
-        if day in self.holidays:
+    @checked
+    def holiday(self, day: date) -> str | None:
+        """The name of the holiday on ``day`` (one-off, yearly or from a feed), or ``None``."""
+        return self._holiday(day)
+
+    def _holiday(self, day: date) -> str | None:
+        found = self._once.get(day) or self._yearly.get((day.month, day.day))
+        if found is None and self._feeds:
+            found = self._feed_year(day.year).get(day)
+        return found
+
+    def _feed_year(self, year: int) -> Mapping[date, str]:
+        known = self._fed.get(year)
+        if known is None:
+            known = {}
+            for feed in self._feeds:
+                for day, name in feed(year).items():
+                    known.setdefault(day, name)
+            self._fed[year] = known
+        return known
+
+    def _day_spans(self, day: date) -> tuple[Span, ...]:
+        override = self._overrides.get(day)
+        if override is not None and (self.precedence == "override" or not self._holiday(day)):
+            return override
+        if self._holiday(day) is not None:
             return ()
         return self._week[day.weekday()]
 
+    def _special(self, year: int) -> frozenset[date]:
+        """The dates of ``year`` whose hours are not their weekday's (holidays, overrides)."""
+        known = self._specials.get(year)
+        if known is None:
+            days = set(self._irregular.get(year, ()))
+            for month, day in self._yearly:
+                if month != 2 or day != 29 or _days_in(year) == 366:
+                    days.add(date(year, month, day))
+            if self._feeds:
+                days.update(d for d in self._feed_year(year) if d.year == year)
+            known = self._specials[year] = frozenset(days)
+        return known
+
     def _check_midnight_spills(self) -> None:
         for day in range(7):
-            spill = max((e - 1440 for _, e in self._week[day] if e > 1440), default=0)
+            spill = max((e - DAY for _, e in self._week[day] if e > DAY), default=0)
             following = self._week[(day + 1) % 7]
             if spill and following and following[0][0] < spill:
                 raise CalendarError(
                     WEEKDAYS[(day + 1) % 7],
-                    _fmt(following[0]),
+                    fmt(following[0]),
                     f"overlaps the overnight shift from {WEEKDAYS[day]} "
-                    f"(until {_fmt((0, spill))[6:]})",
+                    f"(until {fmt((0, spill))[6:]})",
                 )
         for d in self._overrides:
             for first, second in ((d - timedelta(days=1), d), (d, d + timedelta(days=1))):
-                spill = max((e - 1440 for _, e in self._day_spans(first) if e > 1440), default=0)
+                spill = max((e - DAY for _, e in self._day_spans(first) if e > DAY), default=0)
                 following = self._day_spans(second)
                 if spill and following and following[0][0] < spill:
                     raise CalendarError(
                         f"overrides[{second}]" if second in self._overrides else str(second),
-                        _fmt(following[0]),
+                        fmt(following[0]),
                         f"overlaps the overnight shift from {first}",
                     )
 
@@ -388,7 +373,7 @@ class BusinessCalendar:
         midnight = (day.toordinal() - _EPOCH_ORDINAL) * _DAY
         spans = []
         for s, e in self._day_spans(day):
-            wall_s, wall_e = midnight + s * 60, midnight + e * 60
+            wall_s, wall_e = midnight + s, midnight + e
             for seg_lo, seg_hi, off in segments:
                 a = max(wall_s - off, seg_lo)
                 b = min(wall_e - off, seg_hi)
@@ -421,13 +406,13 @@ class BusinessCalendar:
             return 0.0
         first = date(year, 1, 1)
         days = _days_in(year)
-        minutes = 0
+        seconds = 0
         for weekday in range(7):
             count = days // 7 + ((weekday - first.weekday()) % 7 < days % 7)
-            minutes += count * self._week_minutes[weekday]
-        for day in self._special.get(year, ()):
-            minutes += _length(self._day_spans(day)) - _length(self._week[day.weekday()])
-        return minutes * 60.0 + self._offset_correction(year)
+            seconds += count * self._week_seconds[weekday]
+        for day in self._special(year):
+            seconds += length(self._day_spans(day)) - length(self._week[day.weekday()])
+        return seconds + self._offset_correction(year)
 
     def _offset_correction(self, year: int) -> float:
         """What the changes of UTC offset in block ``year`` add to its wall-clock total.
@@ -443,8 +428,8 @@ class BusinessCalendar:
         twin = year
         if year >= _OFFSETS_RULED_FROM + 400:
             twin = _OFFSETS_RULED_FROM + (year - _OFFSETS_RULED_FROM) % 400
-            if any(
-                self._special.get(y) for y in (year - 1, year, year + 1, twin - 1, twin, twin + 1)
+            if self._feeds or any(
+                self._irregular.get(y) for y in (year - 1, year, year + 1, twin - 1, twin, twin + 1)
             ):
                 twin = year
         known = self._corrections.get(twin)
@@ -459,7 +444,7 @@ class BusinessCalendar:
         for day in near:
             if day.year == twin:
                 utc = sum(b - a for a, b in self._day_spans_utc(day, segments))
-                correction += utc - _length(self._day_spans(day)) * 60
+                correction += utc - length(self._day_spans(day))
         self._corrections[twin] = correction
         return correction
 
@@ -532,7 +517,7 @@ class BusinessCalendar:
 
     def _opens_again(self, x: float, *, forward: bool) -> None:
         """Raise unless some working time lies after (or before) ``x``."""
-        if any(self._week_minutes):
+        if any(self._week_seconds):
             return
         day = datetime.fromtimestamp(x, UTC).date()
         edge = day - timedelta(days=1) if forward else day + timedelta(days=1)
@@ -573,7 +558,95 @@ class BusinessCalendar:
     @checked
     def is_open(self, at: datetime) -> bool:
         """Whether ``at`` is working time."""
+        return self._open(_seconds(at, "at"))
+
+    @checked
+    def next_open(self, at: datetime) -> datetime:
+        """``at`` itself when open, else the instant the calendar next opens."""
         x = _seconds(at, "at")
+        found = self._next_open(x)
+        return at if found == x else _instant(found)
+
+    def _next_open(self, x: float) -> float:
+        if self._always:
+            return x
+        w = self._window_for(x)
+        i = bisect_right(w.starts, x) - 1
+        if i >= 0 and x < w.ends[i]:
+            return x
+        if i + 1 < len(w.starts):
+            return w.starts[i + 1]
+        work = w.base + w.work(x)
+        w = self._window_of(self._block_forward(work, x, strict=True))
+        return w.starts[bisect_right(w.cum_end, work - w.base)]
+
+    @checked
+    def last_open(self, at: datetime) -> datetime:
+        """``at`` itself when open, else the instant the calendar last closed before it.
+
+        The mirror of :meth:`next_open`: working time ends at a closing (the
+        spans are half-open), so this is the end of the last span before ``at``.
+        """
+        x = _seconds(at, "at")
+        found = self._last_open(x)
+        return at if found == x else _instant(found)
+
+    def _last_open(self, x: float) -> float:
+        if self._always:
+            return x
+        w = self._window_for(x)
+        i = bisect_right(w.starts, x) - 1
+        if i >= 0:
+            return x if x < w.ends[i] else w.ends[i]
+        work = w.base + w.work(x)
+        w = self._window_of(self._block_backward(work - 1e-9, x))
+        return w.ends[bisect_right(w.cum_end, work - w.base) - 1]
+
+    @checked
+    def why_closed(self, at: datetime) -> Closure | None:
+        """Why the calendar is closed at ``at`` (``None`` when open), and when it opens.
+
+        The reasons, in this order: the date's override or holiday (whichever
+        :attr:`precedence` lets win), a break of the shift, outside the hours.
+
+        Examples:
+            >>> cal = BusinessCalendar("Asia/Jakarta", hours={"mon-fri": "08:00-17:00"},
+            ...                        breaks="12:00-13:00", holidays={"08-17": "Independence Day"})
+            >>> import pendulum
+            >>> str(cal.why_closed(pendulum.datetime(2026, 8, 17, 10, tz="Asia/Jakarta")))
+            'a holiday (Independence Day) until 2026-08-18 01:00 UTC'
+            >>> cal.why_closed(pendulum.datetime(2026, 8, 18, 12, 30, tz="Asia/Jakarta")).reason
+            'break'
+        """
+        x = _seconds(at, "at")
+        if self._open(x):
+            return None
+        local = datetime.fromtimestamp(x, self._tz)
+        day = local.date()
+        second = local.hour * 3600 + local.minute * 60 + local.second
+        try:
+            opens: datetime | None = _instant(self._next_open(x))
+        except CalendarError:
+            opens = None
+        holiday = self._holiday(day)
+        if day in self._overrides and (self.precedence == "override" or holiday is None):
+            return Closure("override", None, opens)
+        if holiday is not None:
+            return Closure("holiday", holiday, opens)
+        yesterday = day - timedelta(days=1)
+        for d, at_second in ((day, second), (yesterday, second + DAY)):
+            plain = d not in self._overrides and self._holiday(d) is None
+            weekday = d.weekday()
+            in_hours = plain and any(s <= at_second < e for s, e in self._hours[weekday])
+            if in_hours and any(s <= at_second < e for s, e in self._breaks_of(weekday)):
+                return Closure("break", None, opens)
+        return Closure("outside_hours", None, opens)
+
+    def _breaks_of(self, weekday: int) -> list[Span]:
+        """The weekday's breaks, also past midnight (for an overnight shift)."""
+        return [(s + k, e + k) for s, e in self._breaks[weekday] for k in (0, DAY)]
+
+    def _open(self, x: float) -> bool:
         if self._always:
             return True
         w = self._window_for(x)
@@ -581,20 +654,67 @@ class BusinessCalendar:
         return i >= 0 and x < w.ends[i]
 
     @checked
-    def next_open(self, at: datetime) -> datetime:
-        """``at`` itself when open, else the instant the calendar next opens."""
-        x = _seconds(at, "at")
+    def works_on(self, day: date) -> bool:
+        """Whether some shift starts on ``day`` (after its holidays and overrides)."""
+        return bool(self._always or self._day_spans(day))
+
+    @checked
+    def add_days(self, start: datetime, days: int) -> datetime:
+        """The same wall time ``days`` working days later (earlier when negative).
+
+        "Reply within 2 business days": a start outside working time counts from
+        the next opening (going back: the last closing); the result is that wall
+        time in the calendar's zone on the ``days``-th working day after (see
+        :meth:`works_on`), or the next opening after it when the calendar is
+        closed then (a shorter day, a break). In UTC.
+
+        Examples:
+            >>> cal = BusinessCalendar("Asia/Jakarta", hours={"mon-fri": "08:00-17:00"})
+            >>> import pendulum
+            >>> friday = pendulum.datetime(2026, 3, 6, 16, 30, tz="Asia/Jakarta")
+            >>> due = pendulum.instance(cal.add_days(friday, 2)).in_timezone("Asia/Jakarta")
+            >>> due.format("ddd D MMM HH:mm")
+            'Tue 10 Mar 16:30'
+        """
+        x = _seconds(start, "start")
+        if days == 0:
+            return start
+        forward = days > 0
+        x = self._next_open(x) if forward else self._last_open(x)
+        local = datetime.fromtimestamp(x, self._tz)
+        day, step, left = local.date(), timedelta(days=1 if forward else -1), abs(days)
+        idle = 0
+        while left:
+            day += step
+            if self.works_on(day):
+                left, idle = left - 1, 0
+            else:
+                idle += 1
+                if idle > _IDLE_DAYS:
+                    where = "after" if forward else "before"
+                    said = f"has no working day in the {_IDLE_DAYS} days {where} {day}"
+                    raise CalendarError("calendar", self.name, said)
+        wall = datetime.combine(day, local.time(), tzinfo=self._tz).timestamp()
+        return _instant(self._next_open(wall) if forward else self._last_open(wall))
+
+    @checked
+    def spans(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """The working spans between ``start`` and ``end`` (clipped to them), in UTC."""
+        a, b = _seconds(start, "start"), _seconds(end, "end")
         if self._always:
-            return at
-        w = self._window_for(x)
-        i = bisect_right(w.starts, x) - 1
-        if i >= 0 and x < w.ends[i]:
-            return at
-        if i + 1 < len(w.starts):
-            return _instant(w.starts[i + 1])
-        work = w.base + w.work(x)
-        w = self._window_of(self._block_forward(work, x, strict=True))
-        return _instant(w.starts[bisect_right(w.cum_end, work - w.base)])
+            return [(_instant(a), _instant(b))] if a < b else []
+        found: list[tuple[datetime, datetime]] = []
+        x = a
+        while x < b:
+            x = self._next_open(x)
+            if x >= b:
+                break
+            w = self._window_for(x)
+            i = bisect_right(w.starts, x) - 1
+            stop = min(w.ends[i], b)
+            found.append((_instant(x), _instant(stop)))
+            x = stop
+        return found
 
     @checked
     def between(self, start: datetime, end: datetime) -> timedelta:
@@ -639,6 +759,8 @@ class BusinessCalendar:
                 w = self._window_of(self._block_forward(target, x, strict=False))
                 target -= w.base
             j = bisect_left(w.cum_end, target)
+            if self.end_of_shift != "keep" and target == w.cum_end[j]:
+                return self._next_open(w.ends[j])  # a deadline at a closing: the next opening
         else:
             if target < 0:
                 target += w.base
