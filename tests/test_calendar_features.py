@@ -3,16 +3,19 @@ combined calendars: each against the walking reference, with Hypothesis."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pendulum
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carekit.calendars import BusinessCalendar, CombinedCalendar
-from carekit.exceptions import CalendarError, InvalidValue
+from carekit import load_policies, loads_policies
+from carekit.calendars import BusinessCalendar, CombinedCalendar, ics_holidays
+from carekit.exceptions import CalendarError, InvalidValue, MissingExtra, PolicyFileError
 
 from .reference_calendar import ReferenceCalendar, combined
 
@@ -250,7 +253,7 @@ def test_times_to_the_second() -> None:
     [
         ({"breaks": ["12:00"]}, "breaks"),
         ({"breaks": {"funday": ["12:00-13:00"]}}, "breaks"),
-        ({"holidays": {"08-17": ""}}, "holidays[08-17]"),
+        ({"holidays": {"08-17": ""}}, "'08-17' has no name"),
         ({"holidays": ["13-40"]}, "holidays"),
         ({"holidays": "2026-08-17"}, "holidays"),
         ({"precedence": "whichever"}, "precedence"),
@@ -309,3 +312,78 @@ def test_combined_calendar_explains_and_refuses_too_few() -> None:
                               BusinessCalendar("UTC", hours={"tue": "08:00-09:00"})])  # fmt: skip
     with pytest.raises(CalendarError, match="no working time"):
         never.add(datetime(2026, 1, 1, tzinfo=UTC), timedelta(hours=1))
+
+
+# -- iCalendar feeds and the policy file -------------------------------------------------------
+
+ICS = Path(__file__).parent / "data" / "holidays.ics"
+
+
+def test_an_ics_feed_gives_named_and_recurring_holidays() -> None:
+    feed = ics_holidays(ICS)
+    cal = BusinessCalendar(JAKARTA, hours={"mon-fri": "08:00-17:00"}, holidays=[feed])
+    assert cal.holiday(date(2031, 8, 17)) == "Hari Kemerdekaan"  # RRULE:FREQ=YEARLY
+    assert cal.holiday(date(2026, 3, 21)) == "Idul Fitri"  # DTEND is exclusive: two days
+    assert cal.holiday(date(2026, 3, 22)) is None
+    assert cal.holiday(date(2026, 3, 2)) == "Team day"  # first Monday, monthly
+    assert cal.holiday(date(2026, 2, 2)) is None  # EXDATE
+    assert cal.holiday(date(2028, 1, 3)) is None  # COUNT=24 ran out
+    assert feed(2026) == ics_holidays(ICS.read_text())(2026)  # a path or the text itself
+    with pytest.raises(CalendarError, match="cannot be read"):
+        ics_holidays(ICS.parent / "missing.ics")
+    with pytest.raises(CalendarError, match="not an iCalendar"):
+        ics_holidays("BEGIN:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:x\nEND:VEVENT\nEND:VCALENDAR\n")
+
+
+def test_the_ics_extra_is_named_when_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "icalendar", None)
+    with pytest.raises(MissingExtra, match=r"carekit\[ics\]"):
+        ics_holidays(ICS)
+
+
+def test_the_policy_file_says_all_of_it(tmp_path: Path) -> None:
+    (tmp_path / "feeds").mkdir()
+    (tmp_path / "feeds" / "id.ics").write_bytes(ICS.read_bytes())
+    (tmp_path / "policies.toml").write_text(
+        """
+[calendars.jakarta]
+timezone = "Asia/Jakarta"
+hours = { "mon-fri" = ["08:00:30-17:00"] }
+breaks = ["12:00-13:00"]
+holidays = { "2026-03-19" = "Nyepi", "12-25" = "Christmas" }
+ics = "feeds/id.ics"
+overrides = { "2026-12-25" = ["09:00-11:00"] }
+precedence = "holiday"
+end_of_shift = "next_opening"
+""",
+        encoding="utf-8",
+    )
+    cal = load_policies(tmp_path / "policies.toml").calendars["jakarta"]
+    assert cal.holiday(date(2026, 3, 19)) == "Nyepi"
+    assert cal.holiday(date(2030, 8, 17)) == "Hari Kemerdekaan"
+    assert not cal.is_open(wib(2026, 12, 25, 10))  # the holiday wins, as the file says
+    assert not cal.is_open(wib(2026, 3, 2, 12, 30))  # the break
+    assert cal.next_open(wib(2026, 3, 3, 7)) == wib(2026, 3, 3, 8) + timedelta(seconds=30)
+    assert local(cal.add(wib(2026, 3, 6, 16), timedelta(hours=1))) == "Mon 2026-03-09 08:00:30"
+
+
+@pytest.mark.parametrize(
+    ("line", "path"),
+    [
+        ('precedence = "whichever"', "calendars.j.precedence"),
+        ("end_of_shift = 3", "calendars.j.end_of_shift"),
+        ('breaks = ["12:00"]', "calendars.j.breaks[0]"),
+        ('breaks = { funday = ["12:00-13:00"] }', "calendars.j.breaks.funday"),
+        ('holidays = ["13-40"]', "calendars.j.holidays[0]"),
+        ('holidays = { "08-17" = "" }', "calendars.j.holidays.08-17"),
+        ('ics = "missing.ics"', "calendars.j.ics"),
+        ("ics = 3", "calendars.j.ics"),
+        ('brakes = ["12:00-13:00"]', "calendars.j.brakes"),
+    ],
+)
+def test_the_policy_file_names_each_new_field_in_its_errors(line: str, path: str) -> None:
+    hours = 'hours = { "mon-fri" = ["08:00-17:00"] }'
+    text = f'[calendars.j]\ntimezone = "Asia/Jakarta"\n{hours}\n{line}\n'
+    with pytest.raises(PolicyFileError) as info:
+        loads_policies(text)
+    assert path in [e.path for e in info.value.errors]

@@ -36,6 +36,7 @@ DAY = 86_400
 Span = tuple[int, int]
 """Seconds from the start of the day; the end may pass 86,400 (an overnight shift)."""
 
+
 class HolidayFeed(Protocol):
     """A source of holidays asked year by year (an iCalendar feed, a country's list).
 
@@ -45,6 +46,7 @@ class HolidayFeed(Protocol):
     def __call__(self, year: int, /) -> Mapping[date, str]:
         """The holidays of ``year`` (dates with their names)."""
         ...
+
 
 _TIME = re.compile(r"^([0-2]\d):([0-5]\d)(?::([0-5]\d))?$")
 _YEARLY = re.compile(r"^(?:--)?(\d\d)-(\d\d)$")
@@ -210,7 +212,7 @@ def holiday_table(
             feeds.append(key)
             continue
         if not isinstance(name, str) or not name:
-            raise CalendarError(f"holidays[{key}]", name, "is not a name for the holiday")
+            raise CalendarError("holidays", key, f"has no name for the holiday (got {name!r})")
         every = _yearly(key)
         if every is not None:
             yearly[every] = name

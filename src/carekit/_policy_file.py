@@ -5,9 +5,13 @@ The file's shape (every table optional)::
     [calendars.jakarta]
     timezone = "Asia/Jakarta"
     hours = { "mon-fri" = ["08:00-17:00"], sat = ["09:00-13:00"] }
-    holidays = ["2026-03-19"]
+    breaks = ["12:00-13:00"]      # or per weekday: { fri = ["11:30-13:00"] }
+    holidays = { "2026-03-19" = "Nyepi", "08-17" = "Independence Day" }   # or a list of dates
     country_holidays = { country = "ID", years = [2026, 2027] }   # carekit[holidays]
+    ics = "holidays/indonesia.ics"   # an iCalendar feed, beside this file (carekit[ics])
     overrides = { "2026-03-20" = ["08:00-12:00"] }
+    precedence = "override"       # or "holiday": which wins on a date that is both
+    end_of_shift = "keep"         # or "next_opening": a deadline landing on a closing
 
     [policies.standard]
     calendar = "jakarta"          # default: 24/7
@@ -86,7 +90,10 @@ def load_policies(
     states: Iterable[str] | None = None,
     signals: Iterable[type[Signal]] = (),
 ) -> PolicySet:
-    """Read a policy file. Raises :class:`PolicyFileError` listing every error."""
+    """Read a policy file. Raises :class:`PolicyFileError` listing every error.
+
+    An ``ics`` path in it is read relative to the file's folder.
+    """
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -99,7 +106,7 @@ def load_policies(
         raise PolicyFileError(
             [PolicyError("file", str(file), f"cannot be read: {reason}")]
         ) from exc
-    return loads_policies(text, states=states, signals=signals)
+    return loads_policies(text, states=states, signals=signals, base=file.parent)
 
 
 @checked
@@ -108,12 +115,15 @@ def loads_policies(
     *,
     states: Iterable[str] | None = None,
     signals: Iterable[type[Signal]] = (),
+    base: str | Path | None = None,
 ) -> PolicySet:
     """Parse policy TOML from a string (see the module's docstring for the shape).
 
     ``states`` are the statuses ``pause_on`` may name (default: the built-in
     ones; give your lifecycle's ``states()`` when it has its own). ``signals``
     are your own health signal classes, which ``[health.signals]`` may name.
+    ``base`` is the folder a relative ``ics`` path is read from (default: the
+    working directory).
 
     Examples:
         >>> policies = loads_policies('''
@@ -130,13 +140,17 @@ def loads_policies(
     except (tomllib.TOMLDecodeError, RecursionError) as exc:
         detail = "it nests too deep" if isinstance(exc, RecursionError) else str(exc)
         raise PolicyFileError([PolicyError("toml", detail, "is not valid TOML")]) from exc
-    return _Reader(states, signals).read(data)
+    return _Reader(states, signals, Path(base) if base is not None else None).read(data)
 
 
 class _Reader:
     def __init__(
-        self, states: Iterable[str] | None = None, signals: Iterable[type[Signal]] = ()
+        self,
+        states: Iterable[str] | None = None,
+        signals: Iterable[type[Signal]] = (),
+        base: Path | None = None,
     ) -> None:
+        self.base = base
         self.states = tuple(str(s) for s in (states if states is not None else Status))
         self.signals = tuple(signals)
         self.errors: list[PolicyError] = []
@@ -194,31 +208,54 @@ class _Reader:
             spec,
             path,
             "calendar",
-            {"timezone", "hours", "holidays", "country_holidays", "overrides", "name"},
+            _CALENDAR_FIELDS,
         )
         holidays = spec.get("holidays", [])
-        if not isinstance(holidays, list):
-            self.fail(f"{path}.holidays", holidays, "is not a list of dates")
+        if not isinstance(holidays, list | Mapping):
+            self.fail(f"{path}.holidays", holidays, "is not a list of dates or a table of names")
             holidays = []
-        holidays = list(holidays)
+        holidays = (
+            dict(holidays) if isinstance(holidays, Mapping) else dict.fromkeys(holidays, "holiday")
+        )
         country = spec.get("country_holidays")
         if country is not None:
-            holidays.extend(self.country(country, f"{path}.country_holidays"))
+            holidays.update(
+                dict.fromkeys(self.country(country, f"{path}.country_holidays"), "holiday")
+            )
+        if "ics" in spec:
+            holidays.update(dict.fromkeys(self.ics(spec["ics"], f"{path}.ics"), "holiday"))
         try:
             return BusinessCalendar(
                 spec.get("timezone", "UTC"),
                 hours=self.table(spec.get("hours", {}), f"{path}.hours"),
+                breaks=spec.get("breaks"),
                 holidays=holidays,
                 overrides=self.table(spec.get("overrides", {}), f"{path}.overrides"),
                 name=spec.get("name", name),
+                precedence=spec.get("precedence", "override"),
+                end_of_shift=spec.get("end_of_shift", "keep"),
             )
         except CarekitError as exc:
             self.broken.add(name)
-            where = getattr(exc, "where", None)
+            where = getattr(exc, "where", None) or getattr(exc, "field", None)
             value = getattr(exc, "value", getattr(exc, "zone", None))
             problem = getattr(exc, "problem", None) or str(exc)
             self.fail(_calendar_path(path, where, value, spec), value, problem)
             return None
+
+    def ics(self, spec: object, path: str) -> list[Any]:
+        """An ``ics`` path: its feed, or nothing with the error reported."""
+        if not isinstance(spec, str):
+            self.fail(path, spec, "is not the path of an iCalendar file")
+            return []
+        file = Path(spec) if self.base is None else self.base / spec
+        try:
+            from carekit._ics import ics_holidays  # noqa: PLC0415 - the extra, when asked for
+
+            return [ics_holidays(file)]
+        except CarekitError as exc:
+            self.fail(path, spec, getattr(exc, "problem", None) or str(exc))
+            return []
 
     def country(self, spec: object, path: str) -> list[Any]:
         """A ``country_holidays`` table: its dates, or nothing with the errors reported."""
@@ -412,6 +449,12 @@ class _Reader:
             )
 
         return when
+
+
+_CALENDAR_FIELDS = {
+    "timezone", "hours", "breaks", "holidays", "country_holidays", "ics", "overrides", "name",
+    "precedence", "end_of_shift",
+}  # fmt: skip
 
 
 def _calendar_path(path: str, where: str | None, value: object, spec: Mapping[str, Any]) -> str:

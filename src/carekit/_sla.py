@@ -47,7 +47,6 @@ from carekit.exceptions import PolicyError
 __all__ = ["DEFAULT_PAUSE_ON", "SlaPolicy", "Target", "TargetKey"]
 
 
-
 def _warn_at(value: Iterable[float]) -> tuple[float, ...]:
     fractions = tuple(sorted(float(f) for f in value))
     for f in fractions:

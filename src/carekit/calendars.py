@@ -14,6 +14,7 @@ from carekit._calendar import WEEKDAYS, BusinessCalendar, Closure, IntervalSpec
 from carekit._combined import CombinedCalendar
 from carekit._country_holidays import country_holidays
 from carekit._hours import HolidayFeed
+from carekit._ics import IcsHolidays, ics_holidays
 
 __all__ = [
     "WEEKDAYS",
@@ -21,6 +22,8 @@ __all__ = [
     "Closure",
     "CombinedCalendar",
     "HolidayFeed",
+    "IcsHolidays",
     "IntervalSpec",
     "country_holidays",
+    "ics_holidays",
 ]
