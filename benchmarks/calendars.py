@@ -167,6 +167,43 @@ def main() -> None:
         )
     )
     print("\n(ratios: the peer's time divided by carekit's; 'differs': answers unlike carekit's)")
+    print(f"\n{days_and_back(starts)}")
+
+
+def days_and_back(starts: list[dt.datetime]) -> str:
+    """Business days forward and working time backward on the office calendar, from starts
+    inside working hours (where the three agree on what a business day means: for the
+    peers, 2 business days of 08-17 are 18 working hours, or pandas' CustomBusinessDay)."""
+    carekit, peer, cbh = office()
+    tz = pytz.timezone(ZONE)
+    starts = [
+        s for s in starts if carekit.is_open(s) and carekit.is_open(s - dt.timedelta(seconds=1))
+    ]
+    local = [s.astimezone(tz) for s in starts]
+    stamps = [pd.Timestamp(s).tz_convert(ZONE) for s in starts]
+    cbd = pd.offsets.CustomBusinessDay(n=2, weekmask="Mon Tue Wed Thu Fri", holidays=HOLIDAYS)
+    two_days = btd.BusinessTimeDelta(peer, hours=18)
+    back = dt.timedelta(hours=24)
+    back_btd = btd.BusinessTimeDelta(peer, hours=24)
+    back_pd = cbh * 24
+    rows = []
+    for name, ours, theirs, pandas in (
+        ("2 business days later", (lambda s: carekit.add_days(s, 2)),
+         (lambda s: s + two_days), (lambda s: s + cbd)),
+        ("24 working hours back", (lambda s: carekit.add(s, -back)),
+         (lambda s: s - back_btd), (lambda s: s - back_pd)),
+    ):  # fmt: skip
+        ck, ends = per_call(ours, starts)
+        bt, bt_ends = per_call(theirs, local)
+        pdt, pd_ends = per_call(pandas, stamps)
+        bt_diff = sum(not same_instant(x, y) for x, y in zip(bt_ends, ends, strict=True))
+        pd_diff = sum(not same_instant(x, y) for x, y in zip(pd_ends, ends, strict=True))
+        rows.append((name, ck, bt, pdt, bt / ck, pdt / ck, bt_diff, pd_diff))
+    heading = f"{len(starts)} of those starts inside working hours, Mon-Fri 08-17 + holidays; µs per call\n\n"
+    return heading + table(
+        ["", "carekit", "btd", "pandas", "btd/ck", "pandas/ck", "btd differs", "pandas differs"],
+        rows,
+    )
     print(
         "pandas differs where a deadline lands exactly on a shift's end: it rolls it to the\n"
         "next opening (14:00 -> 14:30, 22:30 -> 06:00); the working time is the same, carekit\n"

@@ -289,3 +289,9 @@ def test_every_argument_is_checked(call: Any, field: str) -> None:
     error = info.value
     assert isinstance(error, StaffingError | InvalidType)
     assert field == error.field
+
+
+def test_erlang_a_without_a_steady_state_is_a_staffing_error() -> None:
+    """Found by the fuzz test: overloaded agents and endless patience overflowed to NaN."""
+    with pytest.raises(StaffingError, match="patience"):
+        erlang_a(1, 1_006_985, timedelta(microseconds=1), timedelta(days=999_999_999), timedelta(0))

@@ -58,6 +58,7 @@ from carekit.exceptions import CalendarError, InvalidValue, NaiveDatetimeError
 __all__ = ["WEEKDAYS", "BusinessCalendar", "Closure", "IntervalSpec"]
 
 _DAY = DAY
+_ONE_DAY = timedelta(days=1)
 _IDLE_DAYS = 3660  # a calendar without a working day in ten years has none
 _MIN_YEAR, _MAX_YEAR = 1, 9999  # the years calendars cover: all of datetime's
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -656,6 +657,9 @@ class BusinessCalendar:
     @checked
     def works_on(self, day: date) -> bool:
         """Whether some shift starts on ``day`` (after its holidays and overrides)."""
+        return self._works_on(day)
+
+    def _works_on(self, day: date) -> bool:
         return bool(self._always or self._day_spans(day))
 
     @checked
@@ -682,11 +686,12 @@ class BusinessCalendar:
         forward = days > 0
         x = self._next_open(x) if forward else self._last_open(x)
         local = datetime.fromtimestamp(x, self._tz)
-        day, step, left = local.date(), timedelta(days=1 if forward else -1), abs(days)
+        day, step, left = local.date(), _ONE_DAY if forward else -_ONE_DAY, abs(days)
         idle = 0
+        works = self._works_on
         while left:
             day += step
-            if self.works_on(day):
+            if works(day):
                 left, idle = left - 1, 0
             else:
                 idle += 1

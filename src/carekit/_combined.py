@@ -125,6 +125,9 @@ class CombinedCalendar(BusinessCalendar):
     @checked
     def works_on(self, day: date) -> bool:
         """Whether the date (in the first calendar's zone) has some working time."""
+        return self._works_on(day)
+
+    def _works_on(self, day: date) -> bool:
         start = datetime.combine(day, time(), tzinfo=self._tz)
         return bool(self.spans(start, start + timedelta(days=1)))
 

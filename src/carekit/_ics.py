@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from carekit._check import checked
-from carekit.exceptions import CalendarError, MissingExtra
+from carekit.exceptions import CalendarError, InvalidType, MissingExtra
 
 __all__ = ["IcsHolidays", "ics_holidays"]
 
@@ -82,6 +82,8 @@ def ics_holidays(source: str | bytes | os.PathLike[str]) -> IcsHolidays:
         from dateutil.rrule import rrulestr  # type: ignore[import-untyped]  # noqa: PLC0415
     except ImportError as exc:
         raise MissingExtra("ics", "icalendar") from exc
+    if not isinstance(source, str | bytes | os.PathLike):
+        raise InvalidType("source", source, "a path, or the iCalendar text as str or bytes")
     where = "ics"
     if isinstance(source, os.PathLike) or (
         isinstance(source, str) and not source.lstrip().startswith("BEGIN:")
@@ -108,6 +110,6 @@ def ics_holidays(source: str | bytes | os.PathLike[str]) -> IcsHolidays:
             events.append(
                 (start, days, name, rule, _dates(event.get("RDATE")), _dates(event.get("EXDATE")))
             )
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         raise CalendarError("ics", where, f"is not an iCalendar feed of events: {exc}") from exc
     return IcsHolidays(events)

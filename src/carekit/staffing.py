@@ -329,6 +329,9 @@ def erlang_a(
         j = len(above)
         above.append(above[-1] * lam / (agents * mu + j * theta))
         above_sum += above[-1]
+    if not math.isfinite(above_sum) or above[-1] > 1e-16 * above_sum:
+        raise StaffingError("patience", patience, "lets the queue grow without settling "
+                            "(over 100,000 callers waiting): no steady state")  # fmt: skip
     total = sum(below[1:]) + sum(above)
     p_wait = sum(above) / total
     mean_queue = sum(j * p for j, p in enumerate(above)) / total
