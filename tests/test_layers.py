@@ -22,7 +22,8 @@ CORE = {
     "carekit.kpis", "carekit.staffing", "carekit.i18n", "carekit._tick", "carekit._window",
     "carekit.campaigns._history", "carekit.health._clv", "carekit.health._fit",
     "carekit.health._signals", "carekit.health._score", "carekit.health._config",
-    "carekit.health._report", "carekit.health._vector", "carekit._hours", "carekit._combined", "carekit._ics",
+    "carekit.health._report", "carekit.health._vector", "carekit._hours", "carekit._combined",
+    "carekit._ics",
 }  # fmt: skip
 PROTOCOLS = {"carekit.protocols"}
 STORES = {"carekit.stores", "carekit.stores._codec", "carekit.stores._rows",
