@@ -167,7 +167,13 @@ def main() -> None:
         )
     )
     print("\n(ratios: the peer's time divided by carekit's; 'differs': answers unlike carekit's)")
+    print(
+        "pandas differs where a deadline lands exactly on a shift's end: it rolls it to the\n"
+        "next opening (14:00 -> 14:30, 22:30 -> 06:00); the working time is the same, carekit\n"
+        "returns the earliest instant at which the time has elapsed."
+    )
     print(f"\n{days_and_back(starts)}")
+    far_spans()
 
 
 def days_and_back(starts: list[dt.datetime]) -> str:
@@ -187,29 +193,32 @@ def days_and_back(starts: list[dt.datetime]) -> str:
     back_btd = btd.BusinessTimeDelta(peer, hours=24)
     back_pd = cbh * 24
     rows = []
-    for name, ours, theirs, pandas in (
-        ("2 business days later", (lambda s: carekit.add_days(s, 2)),
-         (lambda s: s + two_days), (lambda s: s + cbd)),
-        ("24 working hours back", (lambda s: carekit.add(s, -back)),
-         (lambda s: s - back_btd), (lambda s: s - back_pd)),
-    ):  # fmt: skip
+    cases: list[tuple[str, Callable[[Any], Any], Callable[[Any], Any], Callable[[Any], Any]]] = [
+        ("2 business days later", lambda s: carekit.add_days(s, 2), lambda s: s + two_days,
+         lambda s: s + cbd),
+        ("24 working hours back", lambda s: carekit.add(s, -back), lambda s: s - back_btd,
+         lambda s: s - back_pd),
+    ]  # fmt: skip
+    for name, ours, theirs, pandas in cases:
         ck, ends = per_call(ours, starts)
         bt, bt_ends = per_call(theirs, local)
         pdt, pd_ends = per_call(pandas, stamps)
         bt_diff = sum(not same_instant(x, y) for x, y in zip(bt_ends, ends, strict=True))
         pd_diff = sum(not same_instant(x, y) for x, y in zip(pd_ends, ends, strict=True))
         rows.append((name, ck, bt, pdt, bt / ck, pdt / ck, bt_diff, pd_diff))
-    heading = f"{len(starts)} of those starts inside working hours, Mon-Fri 08-17 + holidays; µs per call\n\n"
-    return heading + table(
-        ["", "carekit", "btd", "pandas", "btd/ck", "pandas/ck", "btd differs", "pandas differs"],
-        rows,
-    )
-    print(
-        "pandas differs where a deadline lands exactly on a shift's end: it rolls it to the\n"
-        "next opening (14:00 -> 14:30, 22:30 -> 06:00); the working time is the same, carekit\n"
-        "returns the earliest instant at which the time has elapsed."
-    )
-    far_spans()
+    heading = f"{len(starts)} of those starts inside working hours, Mon-Fri 08-17 + holidays"
+    columns = [
+        "",
+        "carekit",
+        "btd",
+        "pandas",
+        "btd/ck",
+        "pandas/ck",
+        "btd differs",
+        "pandas differs",
+    ]
+    text: str = table(columns, rows)
+    return f"{heading}; µs per call\n\n{text}"
 
 
 def far_spans() -> None:
