@@ -58,8 +58,7 @@ from carekit.exceptions import CalendarError, InvalidValue, NaiveDatetimeError
 __all__ = ["WEEKDAYS", "BusinessCalendar", "Closure", "IntervalSpec"]
 
 _DAY = DAY
-_ONE_DAY = timedelta(days=1)
-_IDLE_DAYS = 3660  # a calendar without a working day in ten years has none
+_IDLE_YEARS = 10  # a calendar without a working day in ten years has none
 _MIN_YEAR, _MAX_YEAR = 1, 9999  # the years calendars cover: all of datetime's
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _PROBE = 2 * _DAY  # how often the zone's offset is probed for a change
@@ -77,6 +76,16 @@ def _jan1(year: int) -> float:
 
 
 _LO, _HI = _jan1(_MIN_YEAR), _jan1(_MAX_YEAR + 1)
+
+
+def _year_of(x: float) -> int:
+    """The UTC year of ``x`` (epoch seconds)."""
+    year = 1970 + int(x // 31_556_952)
+    while _jan1(year) > x:
+        year -= 1
+    while _jan1(year + 1) <= x:
+        year += 1
+    return year
 
 
 def _days_in(year: int) -> int:
@@ -225,6 +234,13 @@ class BusinessCalendar:
         for special in once.keys() | self._overrides.keys():
             self._irregular.setdefault(special.year, set()).add(special)
         self._specials: dict[int, frozenset[date]] = {}
+        self._days: dict[int, tuple[int, ...]] = {}  # year -> its working days' ordinals
+        self._offsets: dict[int, tuple[list[float], list[tuple[float, float, float]]]] = {}
+        self._last_offsets: tuple[float, float, tuple[list[float], list[Any]]] = (
+            0.0,
+            0.0,
+            ([], []),
+        )
         self._blocks: dict[int, list[tuple[float, float]]] = {}
         self._windows: dict[int, _Window] = {}
         self._current: _Window | None = None
@@ -685,22 +701,89 @@ class BusinessCalendar:
             return start
         forward = days > 0
         x = self._next_open(x) if forward else self._last_open(x)
-        local = datetime.fromtimestamp(x, self._tz)
-        day, step, left = local.date(), _ONE_DAY if forward else -_ONE_DAY, abs(days)
-        idle = 0
-        works = self._works_on
-        while left:
-            day += step
-            if works(day):
-                left, idle = left - 1, 0
+        wall = self._wall(x)
+        ordinal = int(wall // _DAY) + _EPOCH_ORDINAL
+        of_day = wall - (ordinal - _EPOCH_ORDINAL) * _DAY
+        target = self._step_days(ordinal, days)
+        y = self._from_wall((target - _EPOCH_ORDINAL) * _DAY + of_day)
+        return _instant(self._next_open(y) if forward else self._last_open(y))
+
+    # -- business days: working dates per year, and the zone's offsets per year -----------
+
+    def _workdays(self, year: int) -> tuple[int, ...]:
+        """The ordinals of the working days of ``year``, in order."""
+        known = self._days.get(year)
+        if known is None:
+            known = ()
+            if _MIN_YEAR <= year <= _MAX_YEAR:
+                first, works = date(year, 1, 1).toordinal(), self._works_on
+                span = range(first, first + _days_in(year))
+                known = tuple(o for o in span if works(date.fromordinal(o)))
+            self._days[year] = known
+            if len(self._days) > _BLOCKS:
+                del self._days[next(iter(self._days))]
+        return known
+
+    def _step_days(self, ordinal: int, days: int) -> int:
+        """The ordinal ``days`` working days after ``ordinal`` (before, when negative)."""
+        year, idle = date.fromordinal(ordinal).year, 0
+        while True:
+            found = self._workdays(year)
+            if days > 0:
+                i = bisect_right(found, ordinal) + days - 1
+                if i < len(found):
+                    return found[i]
+                days -= len(found) - bisect_right(found, ordinal)
+                year += 1
             else:
-                idle += 1
-                if idle > _IDLE_DAYS:
-                    where = "after" if forward else "before"
-                    said = f"has no working day in the {_IDLE_DAYS} days {where} {day}"
-                    raise CalendarError("calendar", self.name, said)
-        wall = datetime.combine(day, local.time(), tzinfo=self._tz).timestamp()
-        return _instant(self._next_open(wall) if forward else self._last_open(wall))
+                i = bisect_left(found, ordinal) + days
+                if i >= 0:
+                    return found[i]
+                days += bisect_left(found, ordinal)
+                year -= 1
+            idle = 0 if found else idle + 1
+            if idle > _IDLE_YEARS or not _MIN_YEAR <= year <= _MAX_YEAR:
+                where = "after" if days > 0 else "before"
+                said = f"has no working day in the {_IDLE_YEARS} years {where} {year}"
+                raise CalendarError("calendar", self.name, said)
+
+    def _zone_offsets(self, year: int) -> tuple[list[float], list[tuple[float, float, float]]]:
+        found = self._offsets.get(year)
+        if found is None:
+            segments = self._segments(year)
+            found = self._offsets[year] = ([lo for lo, _, _ in segments], segments)
+            if len(self._offsets) > _BLOCKS:
+                del self._offsets[next(iter(self._offsets))]
+        return found
+
+    def _offsets_at(self, x: float) -> tuple[list[float], list[tuple[float, float, float]]]:
+        """The zone's offsets around ``x``: those of its UTC year (the last one asked, kept)."""
+        lo, hi, found = self._last_offsets
+        if not lo <= x < hi:
+            year = _year_of(x)
+            found = self._zone_offsets(year)
+            self._last_offsets = (_jan1(year), _jan1(year + 1), found)
+        return found
+
+    def _wall(self, x: float) -> float:
+        """``x``'s wall clock in the zone, as seconds from 1970 read as if UTC."""
+        starts, segments = self._offsets_at(x)
+        return x + segments[bisect_right(starts, x) - 1][2]
+
+    def _from_wall(self, wall: float) -> float:
+        """The instant of a wall-clock time, as ``fold=0`` reads it.
+
+        The earlier of a repeated hour; past the jump for a skipped one.
+        """
+        _, segments = self._offsets_at(wall)
+        chosen = wall - segments[0][2]
+        for lo, hi, offset in segments:
+            at = wall - offset
+            if lo <= at:
+                if at < hi:
+                    return at
+                chosen = at  # in a gap: the offset before it
+        return chosen
 
     @checked
     def spans(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
