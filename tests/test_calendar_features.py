@@ -13,9 +13,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carekit import load_policies, loads_policies
+from carekit import Lifecycle, Metric, SlaPolicy, Target, Ticket, load_policies, loads_policies
 from carekit.calendars import BusinessCalendar, CombinedCalendar, ics_holidays
-from carekit.exceptions import CalendarError, InvalidValue, MissingExtra, PolicyFileError
+from carekit.exceptions import (
+    CalendarError,
+    InvalidValue,
+    MissingExtra,
+    PolicyError,
+    PolicyFileError,
+)
 
 from .reference_calendar import ReferenceCalendar, combined
 
@@ -387,3 +393,37 @@ def test_the_policy_file_names_each_new_field_in_its_errors(line: str, path: str
     with pytest.raises(PolicyFileError) as info:
         loads_policies(text)
     assert path in [e.path for e in info.value.errors]
+
+
+# -- business days in SLA targets -------------------------------------------------------------
+
+
+def test_a_target_in_business_days_is_due_at_the_same_wall_time() -> None:
+    cal = BusinessCalendar(JAKARTA, hours={"mon-fri": "08:00-17:00"},
+                           holidays={"2026-03-19": "Nyepi"})  # fmt: skip
+    policy = SlaPolicy("days", {Metric.FIRST_RESPONSE: Target.days(2)}, calendar=cal)
+    opened = wib(2026, 3, 18, 16, 30)  # Wednesday; Thursday is Nyepi
+    ticket = Ticket.open("T-1", channel="email", customer_id="c", at=opened)
+    clock = policy.evaluate(ticket, now=opened)[Metric.FIRST_RESPONSE]
+    assert clock.due_at == wib(2026, 3, 23, 16, 30)  # Friday, then Monday
+    assert clock.target.duration == timedelta(hours=18)  # the working time in between
+    assert "target 2 business days (18h of working time)" in "\n".join(clock.explain())
+    late = Lifecycle().apply(ticket, "agent_reply", at=wib(2026, 3, 23, 16, 31), actor="ana")
+    assert policy.evaluate(late, now=wib(2026, 3, 24))[Metric.FIRST_RESPONSE].breached
+    assert policy.may_have_breached(late, now=wib(2026, 3, 24))  # never skipped
+    in_time = Lifecycle().apply(ticket, "agent_reply", at=wib(2026, 3, 23, 16, 29), actor="ana")
+    assert not policy.evaluate(in_time, now=wib(2026, 3, 24))[Metric.FIRST_RESPONSE].breached
+    with pytest.raises(PolicyError, match="business_days"):
+        Target(timedelta(hours=1), business_days=0)
+
+
+def test_the_policy_file_takes_business_days() -> None:
+    policies = loads_policies(
+        '[calendars.j]\ntimezone = "Asia/Jakarta"\nhours = { "mon-fri" = ["08:00-17:00"] }\n'
+        '[policies.p]\ncalendar = "j"\n[policies.p.targets]\n'
+        'first_response = "2 business days"\nresolution = { duration = "1 business day" }\n'
+    )
+    targets = {str(k.metric): t for k, t in policies.policies["p"].targets.items()}
+    assert (targets["first_response"].business_days, targets["resolution"].business_days) == (2, 1)
+    with pytest.raises(PolicyFileError, match="2 business days"):
+        loads_policies('[policies.p.targets]\nfirst_response = "0 business days"\n')

@@ -418,6 +418,7 @@ def random_ticket(channel: Channel, plan: list[tuple[str, int, Priority]]) -> Ti
 POLICIES = [
     SlaPolicy.default(),
     SlaPolicy("biz", {FR: 4 * H, NR: 2 * H, PU: 3 * H, RES: 20 * H}, JAKARTA),
+    SlaPolicy("days", {FR: Target.days(1), RES: Target.days(3)}, JAKARTA),
 ]
 
 

@@ -699,6 +699,10 @@ class BusinessCalendar:
         x = _seconds(start, "start")
         if days == 0:
             return start
+        return _instant(self._add_days(x, days))
+
+    def _add_days(self, x: float, days: int) -> float:
+        """:meth:`add_days` on epoch seconds."""
         forward = days > 0
         x = self._next_open(x) if forward else self._last_open(x)
         wall = self._wall(x)
@@ -706,7 +710,7 @@ class BusinessCalendar:
         of_day = wall - (ordinal - _EPOCH_ORDINAL) * _DAY
         target = self._step_days(ordinal, days)
         y = self._from_wall((target - _EPOCH_ORDINAL) * _DAY + of_day)
-        return _instant(self._next_open(y) if forward else self._last_open(y))
+        return self._next_open(y) if forward else self._last_open(y)
 
     # -- business days: working dates per year, and the zone's offsets per year -----------
 

@@ -22,6 +22,7 @@ The file's shape (every table optional)::
     [policies.standard.targets]
     resolution = "72h"                                  # any channel, any priority
     first_response = { duration = "4h", warn_at = [0.5, 0.9], calendar = "jakarta" }
+    next_response = "2 business days"   # the same wall time 2 working days later
     email = { first_response = "24h", urgent = { first_response = "1h" } }
     urgent = { resolution = "8h" }
 
@@ -37,6 +38,7 @@ The file's shape (every table optional)::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from difflib import get_close_matches
@@ -378,6 +380,9 @@ class _Reader:
             if typo and "duration" not in value:
                 return None  # the misspelt key is the one mistake to report
             path, value = f"{path}.duration", value.get("duration")
+        days = _BUSINESS_DAYS.match(value) if isinstance(value, str) else None
+        if days is not None:
+            return Target.days(int(days[1]), calendar, warn_at)
         duration = self.duration(value, path)
         return None if duration is None else Target(duration, calendar, warn_at)
 
@@ -385,7 +390,9 @@ class _Reader:
         try:
             duration = parse_duration(value)  # type: ignore[arg-type]
         except ValueError:
-            self.fail(path, value, "is not a duration such as '30s', '24h' or '1h30m'")
+            self.fail(
+                path, value, "is not a duration such as '30s', '24h', '1h30m' or '2 business days'"
+            )
             return None
         if duration < timedelta(seconds=1):
             self.fail(path, value, "is shorter than one second")
@@ -450,6 +457,8 @@ class _Reader:
 
         return when
 
+
+_BUSINESS_DAYS = re.compile(r"^\s*([1-9]\d{0,3})\s+business\s+days?\s*$")
 
 _CALENDAR_FIELDS = {
     "timezone", "hours", "breaks", "holidays", "country_holidays", "ics", "overrides", "name",

@@ -68,11 +68,44 @@ class Target:
         duration: the working time allowed (second precision; 30 s is fine).
         calendar: the calendar it counts in; ``None`` means the policy's.
         warn_at: fractions of the duration at which a live clock is "at risk".
+        business_days: set by :meth:`days`: the target is that many business
+            days from the clock's start (the same wall time, see
+            :meth:`~carekit.BusinessCalendar.add_days`). Each clock reads them as
+            the working time in between, which its own target's ``duration``
+            holds; pauses extend it as they extend any target.
     """
 
     duration: timedelta = attrs.field(validator=_positive)
     calendar: BusinessCalendar | None = attrs.field(default=None, eq=False)
     warn_at: tuple[float, ...] = attrs.field(default=(0.75,), converter=_warn_at)
+    business_days: int | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        if self.business_days is not None and self.business_days < 1:
+            raise PolicyError("business_days", self.business_days, "is not 1 or more")
+
+    @classmethod
+    def days(
+        cls,
+        business_days: int,
+        calendar: BusinessCalendar | None = None,
+        warn_at: Iterable[float] = (0.75,),
+    ) -> Target:
+        """``business_days`` business days ("reply within 2 business days").
+
+        Its ``duration`` is a placeholder (that many days) until a clock reads
+        the working time from its own start.
+        """
+        return cls(timedelta(days=business_days), calendar, tuple(warn_at),
+                   business_days=business_days)  # fmt: skip
+
+    def read_at(self, calendar: BusinessCalendar, start: float) -> Target:
+        """This target as a clock started at ``start`` (epoch seconds) reads it."""
+        if self.business_days is None:
+            return self
+        due = calendar._add_days(start, self.business_days)
+        allowed = max(1.0, calendar._between_seconds(start, due))
+        return attrs.evolve(self, duration=timedelta(seconds=allowed))
 
 
 @attrs.frozen(field_transformer=typed_fields)
@@ -257,7 +290,7 @@ class SlaPolicy:
         life = last - ticket.created_at
         for metric in self._metrics:
             found = target_for(metric, ticket)
-            if found is not None and life >= found[0].duration:
+            if found is not None and (life >= found[0].duration or found[0].business_days):
                 return True
         return False
 
@@ -326,6 +359,8 @@ class SlaPolicy:
                 return None
         target, source = found
         calendar = target.calendar or self.calendar
+        if target.business_days is not None:
+            target = target.read_at(calendar, start)
         segments, pauses = log.split(start, end, paused_in)
         limit = target.duration.total_seconds()
         elapsed, due = _measure(calendar, segments, limit, end)

@@ -222,7 +222,7 @@ class SlaClock:
         """Plain lines saying why this clock stands where it does."""
         t = self.target
         head = (
-            f"{self.metric} (cycle {self.cycle}): target {format_duration(t.duration)} "
+            f"{self.metric} (cycle {self.cycle}): target {_allowance(t)} "
             f"[{self.target_source}] in {self.calendar.name}; started {_iso(self._start)}"
         )
         lines = [head]
@@ -355,3 +355,10 @@ def new_clock(  # noqa: PLR0917 - positional on purpose: the hot path
     s_spans(clock, pause_spans)
     s_changes(clock, changes)
     return clock
+
+
+def _allowance(target: Target) -> str:
+    if target.business_days is None:
+        return format_duration(target.duration)
+    days = f"{target.business_days} business day{'s' if target.business_days != 1 else ''}"
+    return f"{days} ({format_duration(target.duration)} of working time)"
