@@ -369,7 +369,8 @@ class DeskCore:
             return None
         customer = yield from self._customer(ticket)
         report = self._policy(ticket, customer).evaluate(ticket, now=now)
-        return self.escalation.next_due(ticket, report, fired=fired_keys(ticket), customer=customer)
+        fired = fired_keys(ticket)
+        return self.escalation.next_due(ticket, report, fired=fired, customer=customer, now=now)
 
 
 class Desk(DeskCore):

@@ -25,8 +25,9 @@ shell only looks at tickets that are due. Both are pure.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Literal
 
 import attrs
 
@@ -72,10 +73,22 @@ class Action:
 
 @attrs.frozen
 class Notify(Action):
-    """Tell someone (a role such as ``"supervisor"`` or an address) using a template."""
+    """Tell someone (a role such as ``"supervisor"`` or an address) using a template.
+
+    Attributes:
+        recipient: who.
+        template: the message.
+        fallback: who is told instead while ``recipient`` is off duty (by the
+            policy's ``rosters``) and the fallback is on duty.
+        off_duty: with no fallback on duty, ``"wait"`` (the default) decides
+            the level at the next opening of ``recipient`` (or the fallback),
+            ``"send"`` tells ``recipient`` all the same.
+    """
 
     recipient: str
     template: str = "escalation"
+    fallback: str | None = attrs.field(default=None, kw_only=True)
+    off_duty: Literal["wait", "send"] = attrs.field(default="wait", kw_only=True)
 
 
 @attrs.frozen
@@ -365,6 +378,8 @@ class Escalation:
             hands a breach over up to a minute late; never not at all).
         eta: the running resolution deadline after the desk's own actions
             (else the earliest running deadline), for ``InformCustomer``.
+        notes: the choices made for off-duty recipients ("supervisor is off
+            duty (outside the hours) until ...: notified night_lead instead").
     """
 
     key: str
@@ -376,6 +391,7 @@ class Escalation:
     actions: tuple[Action, ...]
     late: timedelta = timedelta(0)
     eta: datetime | None = None
+    notes: tuple[str, ...] = ()
 
 
 @checked
@@ -408,11 +424,58 @@ class EscalationPolicy:
     """
 
     @checked
-    def __init__(self, levels: Sequence[EscalationLevel]) -> None:
+    def __init__(
+        self,
+        levels: Sequence[EscalationLevel],
+        *,
+        rosters: Mapping[str, BusinessCalendar] | None = None,
+    ) -> None:
         names = [level.name for level in levels]
         if len(set(names)) != len(names):
             raise InvalidValue("levels", names, "levels with unique names")
         self.levels = tuple(levels)
+        self.rosters = dict(rosters or {})
+        """When each recipient (a person, a team's role) is on duty; others always are."""
+
+    def _on_duty(self, recipient: str, at: datetime) -> bool:
+        roster = self.rosters.get(recipient)
+        return roster is None or roster.is_open(at)
+
+    def _route(
+        self, actions: tuple[Action, ...], due: datetime, now: datetime
+    ) -> tuple[tuple[Action, ...], tuple[str, ...], datetime | None]:
+        """The actions as delivered at ``now``, with notes on off-duty recipients.
+
+        Or, when one of them waits, the instant to wait for.
+        """
+        out: list[Action] = []
+        notes: list[str] = []
+        wait: datetime | None = None
+        for action in actions:
+            if not isinstance(action, Notify) or action.recipient not in self.rosters:
+                out.append(action)
+                continue
+            who, roster = action.recipient, self.rosters[action.recipient]
+            if roster.is_open(now):
+                if not roster.is_open(due):
+                    notes.append(f"{who} was off duty when it fell due: told at their next shift")
+                out.append(action)
+                continue
+            why = roster.why_closed(now)
+            fallback = action.fallback
+            if fallback is not None and self._on_duty(fallback, now):
+                out.append(attrs.evolve(action, recipient=fallback, fallback=None))
+                notes.append(f"{who} is off duty ({why}): told {fallback} instead")
+            elif action.off_duty == "send":
+                out.append(action)
+                notes.append(f"{who} is off duty ({why}): told all the same")
+            else:
+                names = [who] if fallback is None else [who, fallback]
+                opens = min(self.rosters[n].next_open(now) for n in names if n in self.rosters)
+                wait = opens if wait is None else min(wait, opens)
+        if wait is not None:
+            return actions, (), wait
+        return tuple(out), tuple(notes), None
 
     @checked
     def pending(
@@ -464,22 +527,17 @@ class EscalationPolicy:
         decided = []
         later: datetime | None = None
         for level, firing, key in self.pending(ticket, report, fired=fired, customer=customer):
-            if firing.at <= now:
-                late = now - firing.at
-                decided.append(
-                    Escalation(
-                        key,
-                        ticket.id,
-                        level.name,
-                        str(firing.metric),
-                        firing.cycle,
-                        firing.at,
-                        level.actions,
-                        late,
-                    )
-                )
-            elif later is None or firing.at < later:
-                later = firing.at
+            at = firing.at
+            if at <= now:
+                actions, notes, wait = self._route(level.actions, at, now)
+                if wait is None:
+                    metric, cycle = str(firing.metric), firing.cycle
+                    decided.append(Escalation(key, ticket.id, level.name, metric, cycle, at,
+                                              actions, now - at, notes=notes))  # fmt: skip
+                    continue
+                at = wait  # an off-duty recipient: decided at their next opening
+            if later is None or at < later:
+                later = at
         return tuple(decided), later
 
     @checked
@@ -490,7 +548,14 @@ class EscalationPolicy:
         *,
         fired: frozenset[str] | set[str] | None = None,
         customer: Customer | None = None,
+        now: datetime | None = None,
     ) -> datetime | None:
-        """The earliest instant at which :meth:`decide` has something new, or ``None``."""
-        pending = self.pending(ticket, report, fired=fired, customer=customer)
-        return min((firing.at for _, firing, _ in pending), default=None)
+        """The earliest instant at which :meth:`decide` has something new, or ``None``.
+
+        Given ``now``, a level due for an off-duty recipient counts from the
+        instant it waits for.
+        """
+        if now is None or not self.rosters:
+            pending = self.pending(ticket, report, fired=fired, customer=customer)
+            return min((firing.at for _, firing, _ in pending), default=None)
+        return self.split(ticket, report, now=now, fired=fired, customer=customer)[1]

@@ -114,7 +114,7 @@ def plan_tick(
     if changed or only is not None:  # what is pending must be read again
         if changed:
             report = policy.evaluate(updated, now=now)
-        next_due = escalation.next_due(updated, report, customer=customer)
+        next_due = escalation.next_due(updated, report, customer=customer, now=now)
     else:  # only records were added: what was pending and not decided is what is left
         next_due = later
     deadline = eta(report)
@@ -130,9 +130,7 @@ def plan_tick(
 
 
 def _with_eta(d: Escalation, deadline: datetime | None) -> Escalation:
-    return Escalation(
-        d.key, d.ticket_id, d.level, d.metric, d.cycle, d.due_at, d.actions, d.late, deadline
-    )
+    return attrs.evolve(d, eta=deadline)
 
 
 def _carry_out(lifecycle: Lifecycle, ticket: Ticket, decision: Escalation, at: datetime) -> Ticket:
