@@ -427,3 +427,18 @@ def test_the_policy_file_takes_business_days() -> None:
     assert (targets["first_response"].business_days, targets["resolution"].business_days) == (2, 1)
     with pytest.raises(PolicyFileError, match="2 business days"):
         loads_policies('[policies.p.targets]\nfirst_response = "0 business days"\n')
+
+
+@settings(max_examples=100, deadline=None)
+@given(name=names, start=instants, duration=durations)
+def test_next_opening_differs_from_keep_only_on_a_closing(
+    name: str, start: datetime, duration: timedelta
+) -> None:
+    keep, _ = PAIRS[name]
+    roll = BusinessCalendar(**CASES[name], end_of_shift="next_opening")  # type: ignore[arg-type]
+    kept, rolled = keep.add(start, duration), roll.add(start, duration)
+    if keep.is_open(kept):
+        assert rolled == kept  # landed inside a span: the same
+    else:
+        assert rolled == keep.next_open(kept)  # landed on a closing: its next opening
+    assert roll.between(start, rolled) == duration

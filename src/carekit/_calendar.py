@@ -78,6 +78,12 @@ def _jan1(year: int) -> float:
 _LO, _HI = _jan1(_MIN_YEAR), _jan1(_MAX_YEAR + 1)
 
 
+def _ordinal(year: int) -> int:
+    """The ordinal of 1 January of ``year`` (any year, for bounds)."""
+    y = year - 1
+    return 365 * y + y // 4 - y // 100 + y // 400 + 1
+
+
 def _year_of(x: float) -> int:
     """The UTC year of ``x`` (epoch seconds)."""
     year = 1970 + int(x // 31_556_952)
@@ -235,6 +241,7 @@ class BusinessCalendar:
             self._irregular.setdefault(special.year, set()).add(special)
         self._specials: dict[int, frozenset[date]] = {}
         self._days: dict[int, tuple[int, ...]] = {}  # year -> its working days' ordinals
+        self._day_run: tuple[int, int, tuple[int, ...]] = (0, 0, ())
         self._offsets: dict[int, tuple[list[float], list[tuple[float, float, float]]]] = {}
         self._last_offsets: tuple[float, float, tuple[list[float], list[Any]]] = (
             0.0,
@@ -730,6 +737,18 @@ class BusinessCalendar:
 
     def _step_days(self, ordinal: int, days: int) -> int:
         """The ordinal ``days`` working days after ``ordinal`` (before, when negative)."""
+        lo, hi, run = self._day_run  # the working days of three years, kept
+        if not lo <= ordinal < hi:
+            year = date.fromordinal(ordinal).year
+            run = self._workdays(year - 1) + self._workdays(year) + self._workdays(year + 1)
+            lo, hi = _ordinal(year - 1), _ordinal(year + 2)
+            self._day_run = (lo, hi, run)
+        i = bisect_right(run, ordinal) + days - 1 if days > 0 else bisect_left(run, ordinal) + days
+        if 0 <= i < len(run):
+            return run[i]
+        return self._step_years(ordinal, days)
+
+    def _step_years(self, ordinal: int, days: int) -> int:
         year, idle = date.fromordinal(ordinal).year, 0
         while True:
             found = self._workdays(year)
