@@ -310,6 +310,8 @@ def test_combined_calendar_explains_and_refuses_too_few() -> None:
     closure = both.why_closed(monday)
     assert closure is not None
     assert closure.reason == "holiday"
+    assert both.holiday(date(2026, 8, 17)) == "Independence Day"
+    assert CombinedCalendar([DESK, AGENT], how="any").holiday(date(2026, 8, 17)) is None
     assert both.works_on(date(2026, 8, 18))
     assert not both.works_on(date(2026, 8, 17))
     with pytest.raises(CalendarError, match="two calendars"):

@@ -122,6 +122,13 @@ class CombinedCalendar(BusinessCalendar):
                 "calendar", self.name, f"has no working time in the {_LOOK} years {where} {year}"
             )
 
+    def _holiday(self, day: date) -> str | None:
+        names = [calendar.holiday(day) for calendar in self.calendars]
+        found = [name for name in names if name is not None]
+        if self.how == "all" or len(found) == len(names):
+            return found[0] if found else None  # closed for it in one (all) or every (any)
+        return None
+
     @checked
     def works_on(self, day: date) -> bool:
         """Whether the date (in the first calendar's zone) has some working time."""
