@@ -31,6 +31,7 @@ PUBLIC_MODULES = {
     "carekit.i18n",
     "carekit.kpis",
     "carekit.protocols",
+    "carekit.routing",
     "carekit.health",
     "carekit.senders",
     "carekit.senders.smtp",
