@@ -151,8 +151,10 @@ class Workload:
 
     def __init__(self) -> None:
         self.open: dict[str, dict[Channel, int]] = {}
+        """Open tickets per agent and channel (read it; change it with add and remove)."""
         self.last_assigned: dict[str, datetime] = {}
-        self._held: dict[tuple[str, Channel], int] = {}  # the same, flat, for the hot path
+        """When each agent was last assigned (read it; add records it)."""
+        self._held: dict[Channel, dict[str, int]] = {c: {} for c in Channel}  # by channel
         self._total: dict[str, int] = {}
         self._last: dict[str, float] = {}
 
@@ -169,6 +171,7 @@ class Workload:
                 last = load.last_assigned.get(ticket.assignee)
                 if last is None or assigned[-1] > last:
                     load.last_assigned[ticket.assignee] = assigned[-1]
+                    load._last[ticket.assignee] = assigned[-1].timestamp()
             if not done_at(ticket):
                 load.add(ticket.assignee, ticket.channel)
         return load
@@ -179,7 +182,7 @@ class Workload:
         held = self.open.setdefault(agent, {})
         key = as_channel(channel)
         held[key] = held.get(key, 0) + 1
-        self._held[agent, key] = held[key]
+        self._held[key][agent] = held[key]
         self._total[agent] = self._total.get(agent, 0) + 1
         if at is not None:
             when = self.last_assigned[agent] = to_utc(at, "at")
@@ -192,12 +195,12 @@ class Workload:
         key = as_channel(channel)
         if held.get(key, 0) > 0:
             held[key] -= 1
-            self._held[agent, key] = held[key]
+            self._held[key][agent] = held[key]
             self._total[agent] -= 1
 
     def holding(self, agent: str, channel: Channel) -> int:
         """Open tickets of ``agent`` on ``channel``."""
-        return self._held.get((agent, channel), 0)
+        return self._held[channel].get(agent, 0)
 
     def total(self, agent: str) -> int:
         """Open tickets of ``agent`` on every channel."""
@@ -284,9 +287,22 @@ class Assignment:
         self, ticket: Ticket, team: Team, x: float, workload: Workload
     ) -> tuple[list[Agent], str]:
         channel = ticket.channel
+        held = workload._held[channel]
+        needed = self.needs(ticket, team)
+        free = [
+            agent
+            for cal, members in team._groups[channel]
+            if cal is None or cal._open(x)  # a calendar asked once per decision
+            for agent, cap in members
+            if held.get(agent.id, 0) < cap and (not needed or needed <= agent.skills)
+        ]
+        return free, "" if free else self._why_queued(ticket, team, x, needed)
+
+    def _why_queued(self, ticket: Ticket, team: Team, x: float, needed: frozenset[str]) -> str:
+        channel = ticket.channel
         candidates = team.on(channel)
         if not candidates:
-            return [], f"no agent takes {channel}"
+            return f"no agent takes {channel}"
         on_shift = [
             pair
             for cal, members in team._groups[channel]
@@ -297,18 +313,10 @@ class Assignment:
             cal is None or cal._open(x)
             for cal in {id(a.calendar): a.calendar for a in candidates}.values()
         ):
-            return [], f"no agent on shift takes {channel}"
-        needed = self.needs(ticket, team)
-        skilled = [p for p in on_shift if needed <= p[0].skills] if needed else on_shift
-        if not skilled:
-            if not on_shift:
-                return [], f"every agent on shift for it is at capacity on {channel}"
-            return [], f"no agent on shift has the skills {', '.join(sorted(needed))}"
-        held = workload._held
-        free = [a for a, cap in skilled if held.get((a.id, channel), 0) < cap]
-        if not free:
-            return [], f"every agent on shift for it is at capacity on {channel}"
-        return free, ""
+            return f"no agent on shift takes {channel}"
+        if on_shift and not any(needed <= agent.skills for agent, _ in on_shift):
+            return f"no agent on shift has the skills {', '.join(sorted(needed))}"
+        return f"every agent on shift for it is at capacity on {channel}"
 
 
 class LeastLoaded(Assignment):
@@ -324,13 +332,20 @@ class LeastLoaded(Assignment):
 
 def _least_loaded(eligible: list[Agent], ticket: Ticket, workload: Workload) -> Agent:
     """The first by :meth:`Assignment.rank`, in one pass without a call per agent."""
-    ch, held, total, last = ticket.channel, workload._held, workload._total, workload._last
+    ch, total, last = ticket.channel, workload._total, workload._last
+    held = workload._held[ch]
+    if not held and not total:  # nobody holds anything: the order is the id's
+        return min(eligible, key=_id)
     *_, best = min(
-        (held.get((a.id, ch), 0) / (a.capacity.get(ch, 0) or 1), total.get(a.id, 0),
+        (held.get(a.id, 0) / (a.capacity.get(ch, 0) or 1), total.get(a.id, 0),
          last.get(a.id, 0.0), a.id, a)
         for a in eligible
     )  # fmt: skip
     return best
+
+
+def _id(agent: Agent) -> str:
+    return agent.id
 
 
 class RoundRobin(Assignment):
