@@ -50,6 +50,10 @@ def test_every_template_has_an_indonesian_translation() -> None:
         ["name", "ticket_id", "shop", "voucher_code", "product", "link"], "x"
     )
     fields |= {"eta": datetime(2026, 3, 2, tzinfo=UTC), "voucher_value": Money(50000, "IDR")}
+    fields |= {
+        "opens_at": datetime(2026, 3, 2, tzinfo=UTC),
+        "reply_by": datetime(2026, 3, 3, tzinfo=UTC),
+    }
     for name in TEMPLATES:
         english = renderer.render(name, locale="en", fields=fields)
         indonesian = renderer.render(name, locale="id", fields=fields)
@@ -132,6 +136,8 @@ SAMPLE: dict[str, object] = {
     "link": "https://toko.example/care",
     "eta": datetime(2026, 3, 2, 2, 0, tzinfo=UTC),
     "voucher_value": Money(50000, "IDR"),
+    "opens_at": datetime(2026, 3, 9, 1, 0, tzinfo=UTC),
+    "reply_by": datetime(2026, 3, 9, 5, 0, tzinfo=UTC),
 }
 
 

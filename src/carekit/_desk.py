@@ -46,7 +46,7 @@ from carekit._model import CareEvent, Channel, Customer, Priority, Ticket
 from carekit._selector import PolicySelector
 from carekit._sla import SlaPolicy
 from carekit._sla_report import SlaReport
-from carekit._tick import CareData, TickPlan, care_events, plan_tick
+from carekit._tick import CareData, TickPlan, care_events, opening_hours, plan_tick
 from carekit._tick import eta as running_eta
 from carekit._time import to_utc
 from carekit._worker import run_loop
@@ -171,13 +171,13 @@ class DeskCore:
             ticket_id, channel=channel, customer_id=customer_id, at=when, priority=priority, **data
         )
         due = yield from self._due(ticket, max(when, self._now()))
-        yield Call(
-            self.store.save,
-            ticket,
-            expected_version=0,
-            due_at=due,
-            care_events=care_events(ticket, 0, self.care_data),
+        customer = yield from self._customer(ticket)
+        hours = opening_hours(ticket, self._policy(ticket, customer))
+        events = tuple(
+            attrs.evolve(e, data={**hours, **e.data}) if e.kind == "ticket_opened" else e
+            for e in care_events(ticket, 0, self.care_data)
         )
+        yield Call(self.store.save, ticket, expected_version=0, due_at=due, care_events=events)
         return ticket
 
     def _apply(

@@ -39,7 +39,7 @@ from carekit._sla import SlaPolicy
 from carekit._sla_report import Metric, SlaReport
 from carekit._window import WHATSAPP_WINDOW
 
-__all__ = ["CareData", "TickPlan", "care_events", "eta", "plan_tick"]
+__all__ = ["CareData", "TickPlan", "care_events", "eta", "opening_hours", "plan_tick"]
 
 CareData = Callable[[str, Ticket], Mapping[str, Any]]
 """A host hook: extra data for a care event of a kind about a ticket (a voucher code...)."""
@@ -243,3 +243,23 @@ def care_events(
                 occurrence = f"{ticket.id}@{event.at:%Y%m%dT%H%M%S}"
                 out.append(CareEvent(kind, ticket.customer_id, event.at, id=occurrence, data=data))
     return tuple(out)
+
+
+def opening_hours(ticket: Ticket, policy: SlaPolicy) -> dict[str, Any]:
+    """What a ``ticket_opened`` care event says of the desk's hours at the opening.
+
+    ``desk_open``; when closed, also ``opens_at`` (the first-response calendar's
+    next opening) and ``reply_by`` (the first-response deadline, when the policy
+    has one): what an out-of-hours acknowledgement tells the customer.
+    """
+    found = policy.target_for(Metric.FIRST_RESPONSE, ticket)
+    calendar = (found[0].calendar if found else None) or policy.calendar
+    at = ticket.created_at
+    if calendar.is_open(at):
+        return {"desk_open": True}
+    said: dict[str, Any] = {"desk_open": False, "opens_at": calendar.next_open(at)}
+    if found is not None:
+        clock = policy.evaluate(ticket, now=at).get(Metric.FIRST_RESPONSE)
+        if clock is not None and clock.due_at is not None:
+            said["reply_by"] = clock.due_at
+    return said

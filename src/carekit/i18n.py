@@ -234,6 +234,15 @@ TEMPLATES: Mapping[str, Template] = {
         "Hello {name}, we wanted to check that everything is going well. "
         "If you need anything, just reply to this message.",
     ),
+    "out_of_hours": Template(
+        "We have received your request {ticket_id}",
+        "Hello {name}, thank you for your message. We are closed right now and open again "
+        "{opens_at}. You can expect our reply by {reply_by}.",
+        types={"opens_at": datetime, "reply_by": datetime},
+        approved=ApprovedTemplate(
+            "carekit_out_of_hours", ("name", "ticket_id", "opens_at", "reply_by"), _EN_ID
+        ),
+    ),
     "win_back": Template(
         "We miss you",
         "Hello {name}, it has been a while. We would love to see you again at {shop}: {link}",

@@ -30,6 +30,7 @@ from carekit.campaigns._planning import (
 )
 
 __all__ = [
+    "ANY_TIME",
     "DAYTIME",
     "MARKETING_CAP",
     "all_recipes",
@@ -40,6 +41,7 @@ __all__ = [
     "health_check_in",
     "loyalty_invitation",
     "nps_survey",
+    "out_of_hours_acknowledgement",
     "periodic_check_in",
     "win_back",
 ]
@@ -49,6 +51,9 @@ MARKETING_CAP = Cap(limit=2, period=timedelta(days=7), group="marketing")
 
 DAYTIME = SendWindow("09:00", "20:00")
 """Touches go out between 09:00 and 20:00 in the customer's own zone."""
+
+ANY_TIME = SendWindow("00:00", "24:00")
+"""At any hour: for answers to the customer's own message."""
 
 _STOP = frozenset({"unsubscribed"})
 
@@ -195,6 +200,32 @@ def health_check_in(band: str = "red") -> Campaign:
         window=DAYTIME,
         group="service",
         reentry=timedelta(days=30),
+    )
+
+
+def _desk_closed(event: CareEvent, _customer: Customer) -> bool:
+    return event.data.get("desk_open") is False and "reply_by" in event.data
+
+
+def out_of_hours_acknowledgement() -> Campaign:
+    """At once, a ticket opened while the desk is closed: when it opens, when to expect a reply.
+
+    In the customer's language and zone.
+
+    The desk's ``ticket_opened`` event says whether its calendar was open and, if
+    not, ``opens_at`` and ``reply_by`` (the first-response deadline of the
+    ticket's SLA policy): the message states the policy, not a fixed text. Not
+    among :func:`all_recipes`: it answers a ticket rather than caring for a
+    customer, and a host adds it where its desk does not answer already.
+    """
+    return Campaign(
+        "out_of_hours_acknowledgement",
+        OnEvent("ticket_opened", condition=_desk_closed),
+        [Step(timedelta(0), "out_of_hours", expires=timedelta(hours=12))],
+        exit_on=_STOP | {"ticket_resolved"},
+        window=ANY_TIME,  # an answer to the customer's own message, while they wait for one
+        transactional=True,
+        group="transactional",
     )
 
 
