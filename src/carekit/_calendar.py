@@ -269,6 +269,33 @@ class BusinessCalendar:
         cal._always = True
         return cal
 
+    @checked
+    def in_zone(self, timezone: str) -> BusinessCalendar:
+        """The same hours, breaks, holidays and overrides on the wall clock of ``timezone``.
+
+        The desk's hours as a customer there lives them (see
+        :meth:`carekit.Desk.send_later`).
+        """
+        if timezone == self.timezone:
+            return self
+        table = [(WEEKDAYS[d], [fmt(sp) for sp in spans]) for d, spans in enumerate(self._hours)]
+        breaks = {WEEKDAYS[d]: [fmt(sp) for sp in spans] for d, spans in enumerate(self._breaks)}
+        holidays: dict[object, str] = dict(self._once.items())
+        holidays.update({f"{m:02d}-{d:02d}": name for (m, d), name in self._yearly.items()})
+        holidays.update(dict.fromkeys(self._feeds, "holiday"))
+        moved = BusinessCalendar(
+            timezone,
+            hours={day: spans for day, spans in table if spans},
+            breaks={day: spans for day, spans in breaks.items() if spans},
+            holidays=holidays,
+            overrides={d: [fmt(sp) for sp in spans] for d, spans in self._overrides.items()},
+            name=f"{self.name} in {timezone}",
+            precedence=self.precedence,
+            end_of_shift=self.end_of_shift,
+        )
+        moved._always = self._always
+        return moved
+
     @property
     def is_always_open(self) -> bool:
         """Whether this is the 24/7 calendar (arithmetic is then plain)."""

@@ -223,6 +223,15 @@ class DeskCore:
         customer = yield from self._customer(ticket)
         return self._policy(ticket, customer).evaluate(ticket, now=when)
 
+    def _send_later(self, ticket_id: str, now: datetime | None) -> Steps[datetime]:
+        ticket: Ticket = yield Call(self.store.get, ticket_id)
+        customer = yield from self._customer(ticket)
+        when = to_utc(now, "now") if now is not None else self._now()
+        calendar = self._policy(ticket, customer).calendar
+        if customer is not None and customer.timezone is not None:
+            calendar = calendar.in_zone(customer.timezone)
+        return calendar.next_open(when)
+
     def _eta_message(
         self,
         ticket_id: str,
@@ -459,6 +468,16 @@ class Desk(DeskCore):
     def report(self, ticket_id: str, now: datetime | None = None) -> SlaReport:
         """The SLA report of a stored ticket at ``now`` (default: the clock's)."""
         return drive(self._report(ticket_id, now))
+
+    @checked
+    def send_later(self, ticket_id: str, *, now: datetime | None = None) -> datetime:
+        """When an agent's reply written ``now`` should reach the customer ("send later").
+
+        At once inside the ticket's policy hours as the customer lives them (on
+        their own wall clock), else at the next opening. carekit computes the
+        instant; the host sends then.
+        """
+        return drive(self._send_later(ticket_id, now))
 
     @checked
     def eta_message(

@@ -75,6 +75,11 @@ class AsyncDesk(DeskCore):
         return await drive_async(self._report(ticket_id, now))
 
     @checked
+    async def send_later(self, ticket_id: str, *, now: datetime | None = None) -> datetime:
+        """When an agent's reply should reach the customer: :meth:`carekit.Desk.send_later`."""
+        return await drive_async(self._send_later(ticket_id, now))
+
+    @checked
     async def eta_message(
         self,
         ticket_id: str,
