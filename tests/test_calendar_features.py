@@ -314,6 +314,9 @@ def test_combined_calendar_explains_and_refuses_too_few() -> None:
     assert CombinedCalendar([DESK, AGENT], how="any").holiday(date(2026, 8, 17)) is None
     assert both.works_on(date(2026, 8, 18))
     assert not both.works_on(date(2026, 8, 17))
+    moved = both.in_zone("UTC")
+    assert isinstance(moved, CombinedCalendar)
+    assert moved.is_open(datetime(2026, 3, 3, 9, tzinfo=UTC))  # 09:00 is inside both, in UTC
     with pytest.raises(CalendarError, match="two calendars"):
         CombinedCalendar([DESK])
     never = CombinedCalendar([BusinessCalendar("UTC", hours={"mon": "08:00-09:00"}),

@@ -122,6 +122,12 @@ class CombinedCalendar(BusinessCalendar):
                 "calendar", self.name, f"has no working time in the {_LOOK} years {where} {year}"
             )
 
+    @checked
+    def in_zone(self, timezone: str) -> BusinessCalendar:
+        """Each calendar on the wall clock of ``timezone``, combined the same way."""
+        moved = [calendar.in_zone(timezone) for calendar in self.calendars]
+        return CombinedCalendar(moved, how=self.how, name=f"{self.name} in {timezone}")
+
     def _holiday(self, day: date) -> str | None:
         names = [calendar.holiday(day) for calendar in self.calendars]
         found = [name for name in names if name is not None]
