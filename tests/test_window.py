@@ -220,6 +220,8 @@ FIELDS = {
     "voucher_value": Money(50000, "IDR"),
     "voucher_code": "MAAF-1",
     "shop": "Toko Siti",
+    "opens_at": FRIDAY_17,
+    "reply_by": FRIDAY_17,
 }
 
 
