@@ -220,6 +220,9 @@ class Routed:
     reason: str
 
 
+_Free = tuple[Agent, int, int]
+
+
 class Assignment:
     """Choose the agent for a ticket; pure. Subclass and override :meth:`rank`.
 
@@ -270,11 +273,13 @@ class Assignment:
         best = self._best(eligible, ticket, load, customer)
         return Routed(best.id, self.reason(best, ticket, load))
 
+    # eligible agents travel as (agent, capacity on the channel, tickets held on it)
+
     def _best(
-        self, eligible: list[Agent], ticket: Ticket, workload: Workload, customer: Customer | None
+        self, eligible: list[_Free], ticket: Ticket, workload: Workload, customer: Customer | None
     ) -> Agent:
         """The eligible agent :meth:`rank` puts first (built-in strategies: their own, faster)."""
-        return min(eligible, key=self._key(ticket, workload, customer))
+        return min((agent for agent, _, _ in eligible), key=self._key(ticket, workload, customer))
 
     def _key(
         self, ticket: Ticket, workload: Workload, customer: Customer | None
@@ -285,16 +290,16 @@ class Assignment:
 
     def _eligible(
         self, ticket: Ticket, team: Team, x: float, workload: Workload
-    ) -> tuple[list[Agent], str]:
+    ) -> tuple[list[_Free], str]:
         channel = ticket.channel
         held = workload._held[channel]
         needed = self.needs(ticket, team)
         free = [
-            agent
+            (agent, cap, count)
             for cal, members in team._groups[channel]
             if cal is None or cal._open(x)  # a calendar asked once per decision
             for agent, cap in members
-            if held.get(agent.id, 0) < cap and (not needed or needed <= agent.skills)
+            if (count := held.get(agent.id, 0)) < cap and (not needed or needed <= agent.skills)
         ]
         return free, "" if free else self._why_queued(ticket, team, x, needed)
 
@@ -323,29 +328,21 @@ class LeastLoaded(Assignment):
     """The lowest share of their capacity on the ticket's channel, then the fewest tickets."""
 
     def _best(
-        self, eligible: list[Agent], ticket: Ticket, workload: Workload, customer: Customer | None
+        self, eligible: list[_Free], ticket: Ticket, workload: Workload, customer: Customer | None
     ) -> Agent:
         if type(self).rank is not Assignment.rank:
             return super()._best(eligible, ticket, workload, customer)
-        return _least_loaded(eligible, ticket, workload)
+        return _least_loaded(eligible, workload)
 
 
-def _least_loaded(eligible: list[Agent], ticket: Ticket, workload: Workload) -> Agent:
+def _least_loaded(eligible: list[_Free], workload: Workload) -> Agent:
     """The first by :meth:`Assignment.rank`, in one pass without a call per agent."""
-    ch, total, last = ticket.channel, workload._total, workload._last
-    held = workload._held[ch]
-    if not held and not total:  # nobody holds anything: the order is the id's
-        return min(eligible, key=_id)
+    total, last = workload._total, workload._last
     *_, best = min(
-        (held.get(a.id, 0) / (a.capacity.get(ch, 0) or 1), total.get(a.id, 0),
-         last.get(a.id, 0.0), a.id, a)
-        for a in eligible
-    )  # fmt: skip
+        (count / cap, total.get(a.id, 0), last.get(a.id, 0.0), a.id, a)
+        for a, cap, count in eligible
+    )
     return best
-
-
-def _id(agent: Agent) -> str:
-    return agent.id
 
 
 class RoundRobin(Assignment):
@@ -354,12 +351,12 @@ class RoundRobin(Assignment):
     name = "round robin"
 
     def _best(
-        self, eligible: list[Agent], ticket: Ticket, workload: Workload, customer: Customer | None
+        self, eligible: list[_Free], ticket: Ticket, workload: Workload, customer: Customer | None
     ) -> Agent:
         if type(self).rank is not RoundRobin.rank:
             return super()._best(eligible, ticket, workload, customer)
         last, never = workload._last, float("-inf")
-        *_, best = min((last.get(a.id, never), a.id, a) for a in eligible)
+        *_, best = min((last.get(a.id, never), a.id, a) for a, _, _ in eligible)
         return best
 
     def rank(
@@ -388,19 +385,18 @@ class SkillsFirst(Assignment):
         return (not speaks, len(agent.skills), *super().rank(agent, ticket, workload, customer))
 
     def _best(
-        self, eligible: list[Agent], ticket: Ticket, workload: Workload, customer: Customer | None
+        self, eligible: list[_Free], ticket: Ticket, workload: Workload, customer: Customer | None
     ) -> Agent:
         if type(self).rank is not SkillsFirst.rank:
             return super()._best(eligible, ticket, workload, customer)
         language = _language(customer.locale) if customer and customer.locale else None
-        first = min(
-            (language is not None and language not in a.languages, len(a.skills)) for a in eligible
-        )
-        ahead = [
-            a for a in eligible
-            if (language is not None and language not in a.languages, len(a.skills)) == first
-        ]  # fmt: skip
-        return _least_loaded(ahead, ticket, workload)
+        total, last = workload._total, workload._last
+        *_, best = min(
+            (language is not None and language not in a.languages, len(a.skills), count / cap,
+             total.get(a.id, 0), last.get(a.id, 0.0), a.id, a)
+            for a, cap, count in eligible
+        )  # fmt: skip
+        return best
 
     def reason(self, agent: Agent, ticket: Ticket, workload: Workload) -> str:
         """The skills and the load."""
@@ -431,12 +427,12 @@ class Sticky(Assignment):
         return (not mine, *self.then.rank(agent, ticket, workload, customer))
 
     def _best(
-        self, eligible: list[Agent], ticket: Ticket, workload: Workload, customer: Customer | None
+        self, eligible: list[_Free], ticket: Ticket, workload: Workload, customer: Customer | None
     ) -> Agent:
         if type(self).rank is not Sticky.rank:
             return super()._best(eligible, ticket, workload, customer)
         mine = self.previous.get(ticket.customer_id)
-        for agent in eligible if mine is not None else ():
+        for agent, _, _ in eligible if mine is not None else ():
             if agent.id == mine:
                 return agent
         return self.then._best(eligible, ticket, workload, customer)
