@@ -23,7 +23,7 @@ CORE = {
     "carekit.campaigns._history", "carekit.health._clv", "carekit.health._fit",
     "carekit.health._signals", "carekit.health._score", "carekit.health._config",
     "carekit.health._report", "carekit.health._vector", "carekit._hours", "carekit._combined",
-    "carekit._ics", "carekit.routing",
+    "carekit._ics", "carekit.routing", "carekit._follow_up",
 }  # fmt: skip
 PROTOCOLS = {"carekit.protocols"}
 STORES = {"carekit.stores", "carekit.stores._codec", "carekit.stores._rows",
@@ -44,6 +44,7 @@ FACADES = {
     "carekit.aio",
     "carekit.health",
     "carekit.calendars",
+    "carekit.waiting",
 }  # re-export what lies below them
 
 MAY_IMPORT = {

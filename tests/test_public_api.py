@@ -39,6 +39,7 @@ PUBLIC_MODULES = {
     "carekit.senders.whatsapp",
     "carekit.simulate",
     "carekit.staffing",
+    "carekit.waiting",
     "carekit.stores",
     "carekit.stores.memory",
     "carekit.stores.postgres",

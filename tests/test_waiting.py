@@ -10,14 +10,18 @@ from pathlib import Path
 
 import pendulum
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from carekit import BusinessCalendar, Customer, Desk, Metric, SlaPolicy, Target
+from carekit import BusinessCalendar, Customer, Desk, Lifecycle, Metric, SlaPolicy, Target, Ticket
 from carekit.campaigns import CampaignScheduler
 from carekit.campaigns.recipes import out_of_hours_acknowledgement
+from carekit.exceptions import InvalidValue
 from carekit.protocols import TicketStore
 from carekit.stores.memory import InMemoryJobStore, InMemoryTicketStore
 from carekit.stores.sqlite import SqliteTicketStore
 from carekit.testing import InMemoryDirectory, ManualClock, RecordingSender
+from carekit.waiting import FollowUpPolicy, FollowUpRule
 
 JAKARTA = "Asia/Jakarta"
 HOURS = BusinessCalendar(JAKARTA, hours={"mon-fri": "08:00-17:00"}, name="Jakarta desk")
@@ -99,3 +103,108 @@ def test_the_async_desk_says_the_same() -> None:
 
     # Friday 13:00 in London: inside the desk's hours on London's wall clock
     assert asyncio.run(later()) == FRIDAY_8PM
+
+
+# -- follow-ups --------------------------------------------------------------------------------
+
+LIFE = Lifecycle()
+MONDAY_9 = pendulum.datetime(2026, 3, 2, 9, 0, tz=JAKARTA)
+
+
+def waiting(channel: str = "email", at: datetime = MONDAY_9) -> Ticket:
+    t = Ticket.open("T-9", channel=channel, customer_id="siti", at=at - timedelta(minutes=30))
+    if channel == "whatsapp":
+        t = LIFE.apply(t, "customer_reply", at=at - timedelta(minutes=20), actor="siti")
+    return LIFE.apply(t, "wait_on_customer", at=at, actor="ana")
+
+
+def test_nudges_then_a_resolution_in_working_time() -> None:
+    policy = FollowUpPolicy(calendar=HOURS)  # 24 h, 48 h, resolve at 72 h of working time
+    t = waiting()
+    assert policy.decide(t, now=MONDAY_9 + timedelta(hours=8)) == ()
+    first = policy.next_due(t)
+    assert first == pendulum.datetime(2026, 3, 4, 15, 0, tz=JAKARTA)  # 24 working hours (9 a day)
+    [nudge] = policy.decide(t, now=first)
+    assert (nudge.action, nudge.number, nudge.template) == ("nudge", 1, "nudge")
+    assert policy.decide(t, now=first, fired={nudge.key}) == ()
+    second = policy.next_due(t, fired={nudge.key})
+    assert second is not None
+    assert second > first
+    # a tick that missed the first nudge sends only the latest one, and the first is then moot
+    [late] = policy.decide(t, now=second)
+    assert late.number == 2
+    end = policy.next_due(t, fired={late.key})
+    assert end is not None
+    assert end > second  # the resolution, not nudge 1
+    [resolve] = policy.decide(t, now=end + timedelta(days=30))  # a resolution makes nudges moot
+    assert (resolve.action, resolve.template) == ("resolve", "auto_resolved")
+    # the customer answered: nothing is owed any more
+    answered = LIFE.apply(t, "customer_reply", at=MONDAY_9 + timedelta(hours=1), actor="siti")
+    assert policy.next_due(answered) is None
+
+
+def test_resolved_tickets_are_closed_and_a_new_wait_owes_new_nudges() -> None:
+    policy = FollowUpPolicy(
+        FollowUpRule(nudges=[], resolve_after=None, close_after=timedelta(days=3))
+    )
+    t = waiting()
+    assert policy.next_due(t) is None  # no nudge, no resolution in this rule
+    done = LIFE.apply(t, "resolve", at=MONDAY_9 + timedelta(hours=1), actor="ana")
+    [close] = policy.decide(done, now=MONDAY_9 + timedelta(days=3, hours=1))
+    assert (close.action, close.template) == ("close", None)
+    again = LIFE.apply(waiting(), "customer_reply", at=MONDAY_9 + timedelta(hours=1), actor="siti")
+    again = LIFE.apply(again, "wait_on_customer", at=MONDAY_9 + timedelta(hours=2), actor="ana")
+    nudging = FollowUpPolicy()
+    keys = {f.key for f in nudging._owed(waiting())} & {f.key for f in nudging._owed(again)}
+    assert keys == set()  # each wait has its own keys
+
+
+def test_on_whatsapp_a_nudge_goes_before_the_window_closes() -> None:
+    policy = FollowUpPolicy(calendar=HOURS, lead=timedelta(hours=1))
+    t = waiting("whatsapp")
+    nudge = policy.next_due(t)
+    # the customer wrote at 08:40: the window closes Tuesday 08:40, the nudge goes at 07:40
+    assert nudge == pendulum.datetime(2026, 3, 3, 7, 40, tz=JAKARTA)
+    [decided] = policy.decide(t, now=nudge)
+    assert decided.reason.endswith("before the WhatsApp window closes")
+
+
+def test_rules_per_channel_and_priority_and_bad_rules() -> None:
+    chat = FollowUpRule(nudges=[timedelta(minutes=10)], resolve_after=timedelta(minutes=30))
+    policy = FollowUpPolicy(rules={("chat", None): chat})
+    assert policy.rule_for(waiting("chat")) is chat
+    assert policy.rule_for(waiting("email")) == FollowUpRule()
+    with pytest.raises(InvalidValue, match="resolve_after"):
+        FollowUpRule(nudges=[timedelta(hours=80)])
+    with pytest.raises(InvalidValue, match="increasing"):
+        FollowUpRule(nudges=[timedelta(hours=2), timedelta(hours=1)])
+    with pytest.raises(InvalidValue, match="close_after"):
+        FollowUpRule(close_after=timedelta(0))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    hours=st.lists(st.integers(1, 200), min_size=1, max_size=4, unique=True).map(sorted),
+    start=st.integers(0, 14 * 24),
+    ticks=st.lists(st.integers(0, 60 * 24), min_size=1, max_size=20).map(sorted),
+)
+def test_ticking_at_any_instants_sends_each_wait_at_most_one_of_each_and_nothing_twice(
+    hours: list[int], start: int, ticks: list[int]
+) -> None:
+    rule = FollowUpRule(nudges=[timedelta(hours=h) for h in hours[:-1]],
+                        resolve_after=timedelta(hours=hours[-1]))  # fmt: skip
+    policy = FollowUpPolicy(rule, calendar=HOURS)
+    t = waiting(at=MONDAY_9 + timedelta(hours=start))
+    fired: set[str] = set()
+    numbers: list[int] = []
+    for minutes in ticks:
+        now = MONDAY_9 + timedelta(hours=start, minutes=minutes * 10)
+        for f in policy.decide(t, now=now, fired=fired):
+            assert f.key not in fired
+            assert f.due_at <= now
+            fired.add(f.key)
+            numbers.append(f.number)
+        due = policy.next_due(t, fired=fired)
+        assert due is None or due > now or policy.decide(t, now=now, fired=fired) != ()
+    nudges = [n for n in numbers if n]
+    assert nudges == sorted(set(nudges))  # increasing: never an earlier nudge after a later one
