@@ -208,3 +208,23 @@ def test_ticking_at_any_instants_sends_each_wait_at_most_one_of_each_and_nothing
         assert due is None or due > now or policy.decide(t, now=now, fired=fired) != ()
     nudges = [n for n in numbers if n]
     assert nudges == sorted(set(nudges))  # increasing: never an earlier nudge after a later one
+
+
+def test_the_follow_up_messages_render_in_the_customers_language() -> None:
+    from carekit.i18n import CatalogRenderer  # noqa: PLC0415
+
+    t = waiting()
+    policy = FollowUpPolicy(calendar=HOURS)
+    due = policy.next_due(t)
+    assert due is not None
+    [nudge] = policy.decide(t, now=due)
+    [resolve] = policy.decide(t, now=due + timedelta(days=30))
+    fields = {"name": "Siti", "ticket_id": "T-9"}
+    for decided in (nudge, resolve):
+        assert decided.template is not None
+        message = CatalogRenderer().render(decided.template, locale="id", fields=fields)
+        assert "T-9" in message.subject + message.body
+        assert message.approved is not None  # a WhatsApp twin for outside the window
+    assert CatalogRenderer().render("nudge", locale="id", fields=fields).subject == (
+        "Apakah Anda masih di sana?"
+    )

@@ -243,6 +243,18 @@ TEMPLATES: Mapping[str, Template] = {
             "carekit_out_of_hours", ("name", "ticket_id", "opens_at", "reply_by"), _EN_ID
         ),
     ),
+    "nudge": Template(
+        "Are you still there?",
+        "Hello {name}, we are waiting for your answer on your request {ticket_id}. "
+        "Just reply to this message and we will carry on.",
+        approved=ApprovedTemplate("carekit_nudge", ("name", "ticket_id"), _EN_ID),
+    ),
+    "auto_resolved": Template(
+        "We have closed your request {ticket_id}",
+        "Hello {name}, we have not heard from you, so we have marked your request "
+        "{ticket_id} as resolved. If you still need help, just reply and we will reopen it.",
+        approved=ApprovedTemplate("carekit_auto_resolved", ("name", "ticket_id"), _EN_ID),
+    ),
     "win_back": Template(
         "We miss you",
         "Hello {name}, it has been a while. We would love to see you again at {shop}: {link}",
@@ -251,7 +263,8 @@ TEMPLATES: Mapping[str, Template] = {
 """The built-in templates, by name (English source text; see the catalogs).
 
 The service messages (the ETA notice, the CSAT survey, the apology, the birthday
-greeting) declare the WhatsApp templates a host registers to send them outside
+greeting, the out-of-hours acknowledgement, the nudge and the automatic
+resolution) declare the WhatsApp templates a host registers to send them outside
 the 24-hour window (``carekit_<name>``, in English and Indonesian); the others
 have none, so outside the window they go on another consented channel or not
 at all. Replace or add references with :class:`CatalogRenderer`'s ``approved``.
