@@ -50,6 +50,8 @@ def test_every_example_is_covered() -> None:
         "webhook_sender.py",
         "smtp_sender.py",
         "whatsapp_sender.py",
+        "routing.py",
+        "waiting_tickets.py",
     }
     assert tested == {p.name for p in EXAMPLES.glob("*.py")}
 
@@ -329,3 +331,29 @@ def test_whatsapp_sender(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "(text)" in out
     assert "(template)" in out
+
+
+def test_routing(capsys: pytest.CaptureFixture[str]) -> None:
+    """Each strategy routes the morning's chats; refunds only to those who can."""
+    choices = run_example("routing.py")["main"]()  # type: ignore[operator]
+    assert set(choices) == {"least loaded", "round robin", "skills first", "sticky"}
+    refunds = [1, 5, 9]  # the chats that need the refunds skill
+    for chosen in choices.values():
+        assert all(chosen[i] in {"ana", "citra"} for i in refunds)
+    assert choices["sticky"][5] == "citra"  # c-0's previous agent, on shift by then
+    assert choices["skills first"][0] == "budi"  # speaks English, on shift at 09:00
+    assert "C-11" in capsys.readouterr().out
+
+
+def test_waiting_tickets(capsys: pytest.CaptureFixture[str]) -> None:
+    """Acknowledged at once, nudged twice, resolved with a message, then closed."""
+    received = run_example("waiting_tickets.py")["main"]()  # type: ignore[operator]
+    assert received == [
+        "Kami telah menerima permintaan Anda T-7",
+        "Apakah Anda masih di sana?",
+        "Apakah Anda masih di sana?",
+        "Kami telah menutup permintaan Anda T-7",
+    ]
+    out = capsys.readouterr().out
+    assert "reaches Siti at Mon 08:00 UTC" in out
+    assert "T-7 is closed" in out
