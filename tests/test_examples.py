@@ -50,7 +50,7 @@ def test_every_example_is_covered() -> None:
         "webhook_sender.py",
         "smtp_sender.py",
         "whatsapp_sender.py",
-        "routing.py",
+        "agent_routing.py",
         "waiting_tickets.py",
     }
     assert tested == {p.name for p in EXAMPLES.glob("*.py")}
@@ -335,7 +335,7 @@ def test_whatsapp_sender(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_routing(capsys: pytest.CaptureFixture[str]) -> None:
     """Each strategy routes the morning's chats; refunds only to those who can."""
-    choices = run_example("routing.py")["main"]()  # type: ignore[operator]
+    choices = run_example("agent_routing.py")["main"]()  # type: ignore[operator]
     assert set(choices) == {"least loaded", "round robin", "skills first", "sticky"}
     refunds = [1, 5, 9]  # the chats that need the refunds skill
     for chosen in choices.values():

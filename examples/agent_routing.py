@@ -5,7 +5,7 @@ each; twelve chats arrive over the morning, some needing refunds, from
 customers writing in Indonesian or English. The desk keeps the workload; each
 strategy's choices and the queue are printed side by side.
 
-Run it with ``python examples/routing.py``.
+Run it with ``python examples/agent_routing.py``.
 """
 
 from __future__ import annotations
