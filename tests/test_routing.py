@@ -96,8 +96,10 @@ def test_the_workload_of_the_open_tickets() -> None:
     load = Workload.of([a, done])
     assert (load.holding("ana", Channel.CHAT), load.holding("ana", Channel.EMAIL)) == (1, 0)
     assert load.last_assigned["ana"] == MONDAY_10 + timedelta(hours=1)
+    assert load.open == {"ana": {Channel.CHAT: 1}}
     load.remove("ana", "chat")
     assert load.total("ana") == 0
+    assert load.open == {}
 
 
 def test_bad_teams_and_agents_are_typed_errors() -> None:

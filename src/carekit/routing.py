@@ -24,7 +24,7 @@ A ticket's needed skills are its tags that name a skill of the team (override
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import attrs
 
@@ -150,13 +150,24 @@ class Workload:
     """
 
     def __init__(self) -> None:
-        self.open: dict[str, dict[Channel, int]] = {}
-        """Open tickets per agent and channel (read it; change it with add and remove)."""
-        self.last_assigned: dict[str, datetime] = {}
-        """When each agent was last assigned (read it; add records it)."""
         self._held: dict[Channel, dict[str, int]] = {c: {} for c in Channel}  # by channel
-        self._total: dict[str, int] = {}
-        self._last: dict[str, float] = {}
+        self._total: dict[str, int] = {}  # the sum over channels, kept for the hot path
+        self._last: dict[str, float] = {}  # epoch seconds of each agent's last assignment
+
+    @property
+    def open(self) -> dict[str, dict[Channel, int]]:
+        """Open tickets per agent and channel (a copy; change it with add and remove)."""
+        found: dict[str, dict[Channel, int]] = {}
+        for channel, held in self._held.items():
+            for agent, count in held.items():
+                if count:
+                    found.setdefault(agent, {})[channel] = count
+        return found
+
+    @property
+    def last_assigned(self) -> dict[str, datetime]:
+        """When each agent was last assigned (a copy; add records it)."""
+        return {agent: datetime.fromtimestamp(at, UTC) for agent, at in self._last.items()}
 
     @classmethod
     @checked
@@ -168,10 +179,8 @@ class Workload:
                 continue
             assigned = [e.at for e in ticket.events if Role.ASSIGNMENT in e.roles]
             if assigned:
-                last = load.last_assigned.get(ticket.assignee)
-                if last is None or assigned[-1] > last:
-                    load.last_assigned[ticket.assignee] = assigned[-1]
-                    load._last[ticket.assignee] = assigned[-1].timestamp()
+                at = assigned[-1].timestamp()
+                load._last[ticket.assignee] = max(at, load._last.get(ticket.assignee, at))
             if not done_at(ticket):
                 load.add(ticket.assignee, ticket.channel)
         return load
@@ -179,23 +188,18 @@ class Workload:
     @checked
     def add(self, agent: str, channel: Channel | str, at: datetime | None = None) -> None:
         """``agent`` took a ticket on ``channel`` (at ``at``: their last assignment)."""
-        held = self.open.setdefault(agent, {})
-        key = as_channel(channel)
-        held[key] = held.get(key, 0) + 1
-        self._held[key][agent] = held[key]
+        held = self._held[as_channel(channel)]
+        held[agent] = held.get(agent, 0) + 1
         self._total[agent] = self._total.get(agent, 0) + 1
         if at is not None:
-            when = self.last_assigned[agent] = to_utc(at, "at")
-            self._last[agent] = when.timestamp()
+            self._last[agent] = to_utc(at, "at").timestamp()
 
     @checked
     def remove(self, agent: str, channel: Channel | str) -> None:
         """A ticket of ``agent`` on ``channel`` was done or moved."""
-        held = self.open.get(agent, {})
-        key = as_channel(channel)
-        if held.get(key, 0) > 0:
-            held[key] -= 1
-            self._held[key][agent] = held[key]
+        held = self._held[as_channel(channel)]
+        if held.get(agent, 0) > 0:
+            held[agent] -= 1
             self._total[agent] -= 1
 
     def holding(self, agent: str, channel: Channel) -> int:
@@ -245,9 +249,8 @@ class Assignment:
         """The sort key of an eligible agent: the lowest is chosen."""
         channel = ticket.channel
         capacity = agent.capacity.get(channel, 0) or 1
-        last = workload.last_assigned.get(agent.id)
         return (workload.holding(agent.id, channel) / capacity, workload.total(agent.id),
-                last.timestamp() if last else 0.0, agent.id)  # fmt: skip
+                workload._last.get(agent.id, 0.0), agent.id)  # fmt: skip
 
     def reason(self, agent: Agent, ticket: Ticket, workload: Workload) -> str:
         """Why ``agent`` was chosen, in words."""
@@ -363,8 +366,7 @@ class RoundRobin(Assignment):
         self, agent: Agent, ticket: Ticket, workload: Workload, customer: Customer | None
     ) -> tuple[object, ...]:
         """Least recently assigned first, then by id."""
-        last = workload.last_assigned.get(agent.id)
-        return (last.timestamp() if last else float("-inf"), agent.id)
+        return (workload._last.get(agent.id, float("-inf")), agent.id)
 
     def reason(self, agent: Agent, ticket: Ticket, workload: Workload) -> str:
         """``"round robin: next in turn"``."""
