@@ -111,3 +111,14 @@ def test_the_desk_waits_for_the_shift_and_hands_over_once(kind: str, tmp_path: P
     clock.set(MONDAY_8AM + timedelta(minutes=1))
     assert [] == desk.tick()  # once
     assert [e.key for e in handler.handled] == ["C-1/missed/first_response/1"]
+
+
+def test_a_recipient_who_never_comes_on_duty_is_told_all_the_same() -> None:
+    gone = BusinessCalendar(JAKARTA, hours={}, overrides={"2026-01-05": ["08:00-09:00"]})
+    escalation = EscalationPolicy(
+        [EscalationLevel("missed", AtBreach(Metric.FIRST_RESPONSE), [Notify("temp")])],
+        rosters={"temp": gone},
+    )
+    [decision] = decide(escalation, SUNDAY_2AM)  # waiting would lose it
+    assert [Notify("temp")] == list(decision.actions)
+    assert decision.notes[0].endswith("no shift opens: told all the same")

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carekit import BusinessCalendar, Customer, Desk, Lifecycle, Metric, SlaPolicy, Target, Ticket
-from carekit.campaigns import CampaignScheduler
+from carekit.campaigns import CampaignScheduler, CareEvent
 from carekit.campaigns.recipes import out_of_hours_acknowledgement
 from carekit.exceptions import InvalidValue
 from carekit.protocols import TicketStore
@@ -228,3 +228,16 @@ def test_the_follow_up_messages_render_in_the_customers_language() -> None:
     assert CatalogRenderer().render("nudge", locale="id", fields=fields).subject == (
         "Apakah Anda masih di sana?"
     )
+
+
+def test_a_desk_calendar_that_never_opens_again_still_opens_tickets() -> None:
+    gone = BusinessCalendar(JAKARTA, hours={}, overrides={"2026-01-05": ["08:00-09:00"]})
+    policy = SlaPolicy("p", {Metric.FIRST_RESPONSE: Target(timedelta(hours=4))}, calendar=gone)
+    desk = Desk(InMemoryTicketStore(), clock=ManualClock(FRIDAY_8PM), policies=policy)
+    desk.open("T-1", channel="email", customer_id="siti")
+    events: list[CareEvent] = []
+    desk.drain_events(events.append)
+    [opened] = events
+    assert opened.data["desk_open"] is False
+    assert "opens_at" not in opened.data
+    assert "reply_by" not in opened.data

@@ -25,6 +25,7 @@ shell only looks at tickets that are due. Both are pure.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Literal
@@ -38,7 +39,7 @@ from carekit._sla_report import ClockState, Metric, SlaClock, SlaReport
 from carekit._time import to_utc
 from carekit._timeline import Timeline
 from carekit._window import WHATSAPP_WINDOW, ReplyWindow, last_inbound
-from carekit.exceptions import InvalidValue
+from carekit.exceptions import CalendarError, InvalidValue
 
 __all__ = [
     "Action",
@@ -441,6 +442,15 @@ class EscalationPolicy:
         roster = self.rosters.get(recipient)
         return roster is None or roster.is_open(at)
 
+    def _next_shift(self, who: str, fallback: str | None, now: datetime) -> datetime | None:
+        """The earliest next opening of ``who`` (or ``fallback``); ``None`` if neither opens."""
+        found = []
+        for name in (who, fallback):
+            if name in self.rosters:
+                with contextlib.suppress(CalendarError):
+                    found.append(self.rosters[name].next_open(now))
+        return min(found, default=None)
+
     def _route(
         self, actions: tuple[Action, ...], due: datetime, now: datetime
     ) -> tuple[tuple[Action, ...], tuple[str, ...], datetime | None]:
@@ -470,9 +480,12 @@ class EscalationPolicy:
                 out.append(action)
                 notes.append(f"{who} is off duty ({why}): told all the same")
             else:
-                names = [who] if fallback is None else [who, fallback]
-                opens = min(self.rosters[n].next_open(now) for n in names if n in self.rosters)
-                wait = opens if wait is None else min(wait, opens)
+                opens = self._next_shift(who, fallback, now)
+                if opens is None:  # nobody comes on duty again: waiting would lose it
+                    out.append(action)
+                    notes.append(f"{who} is off duty ({why}) and no shift opens: told all the same")
+                else:
+                    wait = opens if wait is None else min(wait, opens)
         if wait is not None:
             return actions, (), wait
         return tuple(out), tuple(notes), None

@@ -38,6 +38,7 @@ from carekit._model import CAREKIT_ACTOR, CareEvent, Customer, Role, Ticket
 from carekit._sla import SlaPolicy
 from carekit._sla_report import Metric, SlaReport
 from carekit._window import WHATSAPP_WINDOW
+from carekit.exceptions import CalendarError
 
 __all__ = ["CareData", "TickPlan", "care_events", "eta", "opening_hours", "plan_tick"]
 
@@ -257,7 +258,10 @@ def opening_hours(ticket: Ticket, policy: SlaPolicy) -> dict[str, Any]:
     at = ticket.created_at
     if calendar.is_open(at):
         return {"desk_open": True}
-    said: dict[str, Any] = {"desk_open": False, "opens_at": calendar.next_open(at)}
+    try:
+        said: dict[str, Any] = {"desk_open": False, "opens_at": calendar.next_open(at)}
+    except CalendarError:  # it never opens again: nothing to promise, and the ticket opens
+        return {"desk_open": False}
     if found is not None:
         clock = policy.evaluate(ticket, now=at).get(Metric.FIRST_RESPONSE)
         if clock is not None and clock.due_at is not None:
