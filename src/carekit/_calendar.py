@@ -69,19 +69,18 @@ _OFFSETS_CONSTANT_BEFORE = 1800  # no zone changes its offset before this year
 _OFFSETS_RULED_FROM = 2200  # every zone follows its yearly rule from this year on
 
 
-def _jan1(year: int) -> float:
-    """Epoch seconds of 1 January of ``year`` at 00:00 wall clock, as if in UTC."""
-    y = year - 1
-    return float((365 * y + y // 4 - y // 100 + y // 400 + 1 - _EPOCH_ORDINAL) * _DAY)
-
-
-_LO, _HI = _jan1(_MIN_YEAR), _jan1(_MAX_YEAR + 1)
-
-
 def _ordinal(year: int) -> int:
     """The ordinal of 1 January of ``year`` (any year, for bounds)."""
     y = year - 1
     return 365 * y + y // 4 - y // 100 + y // 400 + 1
+
+
+def _jan1(year: int) -> float:
+    """Epoch seconds of 1 January of ``year`` at 00:00 wall clock, as if in UTC."""
+    return float((_ordinal(year) - _EPOCH_ORDINAL) * _DAY)
+
+
+_LO, _HI = _jan1(_MIN_YEAR), _jan1(_MAX_YEAR + 1)
 
 
 def _year_of(x: float) -> int:

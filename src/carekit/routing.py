@@ -307,22 +307,15 @@ class Assignment:
         return free, "" if free else self._why_queued(ticket, team, x, needed)
 
     def _why_queued(self, ticket: Ticket, team: Team, x: float, needed: frozenset[str]) -> str:
+        """Why nobody is free (the slow path: only when the queue it is)."""
         channel = ticket.channel
         candidates = team.on(channel)
         if not candidates:
             return f"no agent takes {channel}"
-        on_shift = [
-            pair
-            for cal, members in team._groups[channel]
-            if cal is None or cal._open(x)  # a calendar asked once per decision
-            for pair in members
-        ]
-        if not on_shift and not any(
-            cal is None or cal._open(x)
-            for cal in {id(a.calendar): a.calendar for a in candidates}.values()
-        ):
+        on_shift = [a for a in candidates if a.calendar is None or a.calendar._open(x)]
+        if not on_shift:
             return f"no agent on shift takes {channel}"
-        if on_shift and not any(needed <= agent.skills for agent, _ in on_shift):
+        if not any(needed <= agent.skills for agent in on_shift):
             return f"no agent on shift has the skills {', '.join(sorted(needed))}"
         return f"every agent on shift for it is at capacity on {channel}"
 
